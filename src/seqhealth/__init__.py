@@ -1,0 +1,4 @@
+"""seqhealth
+"""
+
+__version__ = "0.1"
