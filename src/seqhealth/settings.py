@@ -1,50 +1,49 @@
-"""Project settings. There is no need to edit this file unless you want to change values
-from the Kedro defaults. For further information, including these default values, see
-https://docs.kedro.org/en/stable/configure/configuration_basics/#configuration"""
+"""Project settings (https://docs.kedro.org/en/stable/configure/configuration_basics/)."""
 
-# Instantiated project hooks.
-# For example, after creating a hooks.py and defining a ProjectHooks class there, do
-# from seqhealth.hooks import ProjectHooks
-# Hooks are executed in a Last-In-First-Out (LIFO) order.
-# HOOKS = (ProjectHooks(),)
+from __future__ import annotations
 
-# Installed plugins for which to disable hook auto-registration.
-# DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+import os
+from pathlib import Path
 
-# Class that manages the KedroSession.
-# from kedro.framework.session import KedroSession
-# SESSION_CLASS = KedroSession
+from kedro.config import OmegaConfigLoader
+from kedro.utils import find_kedro_project
 
-# Class that manages storing KedroSession data.
-# from kedro.framework.session.store import BaseSessionStore
-# SESSION_STORE_CLASS = BaseSessionStore
-# Keyword arguments to pass to the `SESSION_STORE_CLASS` constructor.
-# SESSION_STORE_ARGS = {
-#     "path": "./sessions"
-# }
 
-# Directory that holds configuration.
-# CONF_SOURCE = "conf"
+def _project_root() -> Path:
+    # `kedro run` and KedroSession both run from inside the project; walking up from the
+    # working directory (not from this file) keeps a copied project self-contained.
+    return find_kedro_project(Path.cwd()) or Path.cwd()
 
-# Class that manages how configuration is loaded.
-# from kedro.config import OmegaConfigLoader
 
-# CONFIG_LOADER_CLASS = OmegaConfigLoader
+def _project_path(relative: str) -> str:
+    """Absolute path of a file inside the project (used for SQLite stores)."""
+    return str(_project_root() / relative)
 
-# Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor.
+
+def _tracking_uri(default_relative_db: str) -> str:
+    """MLFLOW_TRACKING_URI when set (a server), else an absolute SQLite URI in the project.
+
+    MLflow 3 refuses a file store, and a relative sqlite:/// URI would land wherever the
+    process happens to run (pytest, Airflow), so the default is made absolute here.
+    """
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{_project_path(default_relative_db)}"
+
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # "config_patterns": {
-    #     "spark" : ["spark*/"],
-    #     "parameters": ["parameters*", "parameters*/**", "**/parameters*"],
-    # }
+    "custom_resolvers": {
+        "project_path": _project_path,
+        "tracking_uri": _tracking_uri,
+        "env": lambda name, default=None: os.environ.get(name, default),
+    },
+    "config_patterns": {
+        "mlflow": ["mlflow*", "mlflow*/**"],
+        "airflow": ["airflow*", "airflow*/**"],
+    },
 }
 
-# Class that manages Kedro's library components.
-# from kedro.framework.context import KedroContext
-# CONTEXT_CLASS = KedroContext
+from seqhealth.hooks import NodeRunCounterHooks  # noqa: E402  (hooks need the settings above)
 
-# Class that manages the Data Catalog.
-# from kedro.io import DataCatalog
-# DATA_CATALOG_CLASS = DataCatalog
+HOOKS = (NodeRunCounterHooks(),)
