@@ -1,0 +1,114 @@
+"""Labels for DNA: a per-base coding track from CDS features, and a join with a labels table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+
+def coding_track(length: int, cds_parts: Iterable) -> np.ndarray:
+    """uint8[length]: 1 where any CDS part covers the base (either strand), else 0.
+
+    Introns are the gaps between the parts of a join, so they stay 0. Built with a difference
+    array (one cumsum) instead of slicing per part: genomes have thousands of CDS.
+    """
+    starts, ends = [], []
+    for parts in cds_parts or []:
+        for start, end, _strand in parts:
+            starts.append(start)
+            ends.append(end)
+    if not starts:
+        return np.zeros(length, dtype=np.uint8)
+    starts_arr = np.clip(np.asarray(starts, dtype=np.int64), 0, length)
+    ends_arr = np.clip(np.asarray(ends, dtype=np.int64), 0, length)
+    difference = np.zeros(length + 1, dtype=np.int64)
+    np.add.at(difference, starts_arr, 1)
+    np.add.at(difference, ends_arr, -1)
+    return (np.cumsum(difference[:-1]) > 0).astype(np.uint8)
+
+
+def candidate_ids(record_id: str, description: str = "") -> list[str]:
+    """Ids a sequence may be known by: its id, each ``|`` field of an NCBI-style id, header token."""
+    candidates = [record_id]
+    candidates += [field for field in record_id.split("|") if field]
+    header_token = description.split(None, 1)[0] if description.strip() else ""
+    if header_token and header_token != record_id:
+        candidates.append(header_token)
+        candidates += [field for field in header_token.split("|") if field]
+    return list(dict.fromkeys(candidates))  # de-duplicated, order kept
+
+
+def _require_column(table: pd.DataFrame, column: str, role: str) -> None:
+    if column not in table.columns:
+        raise ValueError(
+            f"labels table has no {role} column {column!r}; columns present: {list(table.columns)}"
+        )
+
+
+def match_labels(
+    clean_df: pd.DataFrame,
+    labels_table: pd.DataFrame,
+    id_column: str = "id",
+    label_column: str = "label",
+):
+    """``(labelled_df, unmatched)``: the sequences that have a label, with ``label`` and ``label_id``.
+
+    A sequence matches a table id exactly, as one ``|``-separated field of its id (``gi|..|emb|
+    Z78523.1|..`` matches ``Z78523.1``) or by the first token of its header. A sequence matching
+    two different table rows is ambiguous and raises. ``unmatched`` lists
+    ``sequences_without_label`` and ``labels_without_sequence`` so nothing disappears silently.
+    """
+    _require_column(labels_table, id_column, "id")
+    _require_column(labels_table, label_column, "label")
+    table_ids = labels_table[id_column].astype(str).str.strip().tolist()
+    table_labels = labels_table[label_column].tolist()
+    row_of_id: dict[str, int] = {}
+    for row, table_id in enumerate(table_ids):
+        if table_id in row_of_id and table_labels[row_of_id[table_id]] != table_labels[row]:
+            raise ValueError(
+                f"labels table column {id_column!r}: id {table_id!r} appears twice with different "
+                f"labels ({table_labels[row_of_id[table_id]]!r}, {table_labels[row]!r})"
+            )
+        row_of_id.setdefault(table_id, row)
+
+    descriptions = (
+        clean_df["description"].astype(str).tolist()
+        if "description" in clean_df.columns
+        else [""] * len(clean_df)
+    )
+    matched_positions, matched_ids, labels = [], [], []
+    sequences_without_label: list[str] = []
+    used_rows: set[int] = set()
+    for position, (record_id, description) in enumerate(
+        zip(clean_df["record_id"].astype(str), descriptions)
+    ):
+        hits = {
+            row_of_id[c]: c for c in candidate_ids(record_id, description) if c in row_of_id
+        }
+        if not hits:
+            sequences_without_label.append(record_id)
+            continue
+        if len(hits) > 1:
+            raise ValueError(
+                f"sequence {record_id!r} matches several rows of the labels table: "
+                f"{sorted(hits.values())}"
+            )
+        row, table_id = next(iter(hits.items()))
+        used_rows.add(row)
+        matched_positions.append(position)
+        matched_ids.append(table_id)
+        labels.append(table_labels[row])
+
+    labelled = clean_df.iloc[matched_positions].reset_index(drop=True)
+    labelled["label_id"] = matched_ids
+    labelled["label"] = labels
+    labels_without_sequence = [
+        table_id for table_id, row in row_of_id.items() if row not in used_rows
+    ]
+    unmatched = {
+        "sequences_without_label": sequences_without_label,
+        "labels_without_sequence": labels_without_sequence,
+    }
+    return labelled, unmatched

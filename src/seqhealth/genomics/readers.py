@@ -1,0 +1,213 @@
+"""Read FASTA / FASTQ / GenBank files (plain or gzip) into one raw records table.
+
+The reader only parses: it never repairs or drops a record (that is ``validation``'s job, which
+leaves a quarantine row per dropped record). Anything that makes a whole file unreadable raises
+``DataFormatError`` naming the file, and the record number when the parser got that far.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import warnings
+import zlib
+from pathlib import Path
+
+import pandas as pd
+from Bio import BiopythonParserWarning, SeqIO
+from Bio.Seq import UndefinedSequenceError
+from Bio.SeqIO.FastaIO import SimpleFastaParser
+from Bio.SeqIO.QualityIO import FastqGeneralIterator
+
+from seqhealth.quality import DataFormatError
+
+RAW_COLUMNS = ["source_file", "record_id", "description", "sequence", "cds_parts", "format"]
+FORMATS = ("fasta", "fastq", "genbank")
+EXTENSION_FORMATS = {
+    ".fa": "fasta",
+    ".fasta": "fasta",
+    ".fna": "fasta",
+    ".fas": "fasta",
+    ".fq": "fastq",
+    ".fastq": "fastq",
+    ".gb": "genbank",
+    ".gbk": "genbank",
+    ".genbank": "genbank",
+    ".gbff": "genbank",
+}
+_FORMAT_NAMES = {"fasta": "FASTA", "fastq": "FASTQ", "genbank": "GenBank"}
+
+
+def format_from_extension(path: Path) -> str | None:
+    """Format claimed by the file name (``.gz`` is looked through), or None if not a sequence file."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return EXTENSION_FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def list_sequence_files(path: Path) -> list[Path]:
+    """The file itself, or every sequence file under a directory (recursive, sorted for determinism)."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file() and format_from_extension(p))
+    raise DataFormatError(path, "no such file or directory")
+
+
+def sniff_format(text: str) -> str | None:
+    """Format announced by the first non-blank characters (``>``, ``@`` or ``LOCUS``)."""
+    head = text.lstrip()[:5]
+    if head.startswith(">"):
+        return "fasta"
+    if head.startswith("@"):
+        return "fastq"
+    if head.startswith("LOCUS"):
+        return "genbank"
+    return None
+
+
+def _read_text(path: Path) -> str:
+    """Whole file as text; gzip is detected by magic bytes, not trusted from the name."""
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        elif path.suffix.lower() == ".gz":
+            raise DataFormatError(path, "name ends in .gz but the content is not gzip-compressed")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataFormatError(path, f"corrupt or truncated gzip stream ({exc})") from None
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot read file ({exc})") from None
+    # NUL bytes never occur in the text formats; they betray binary content.
+    if b"\x00" in raw[:65536]:
+        raise DataFormatError(path, "binary content (NUL bytes), not a sequence text file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            path, f"binary or non-UTF-8 content at byte {exc.start}, not a sequence text file"
+        ) from None
+
+
+def _record_row(path: Path, fmt: str, record_id: str, description: str, sequence: str, cds):
+    return (str(path), record_id, description, sequence, cds, fmt)
+
+
+def _parse_fasta(path: Path, text: str) -> list[tuple]:
+    rows = []
+    for title, sequence in SimpleFastaParser(io.StringIO(text)):
+        record_id = title.split(None, 1)[0] if title.strip() else ""
+        rows.append(_record_row(path, "fasta", record_id, title, sequence, []))
+    return rows
+
+
+def _parse_fastq(path: Path, text: str) -> list[tuple]:
+    rows = []
+    try:
+        for title, sequence, _quality in FastqGeneralIterator(io.StringIO(text)):
+            record_id = title.split(None, 1)[0] if title.strip() else ""
+            rows.append(_record_row(path, "fastq", record_id, title, sequence, []))
+    except ValueError as exc:
+        raise DataFormatError(path, f"FASTQ record {len(rows) + 1}: {exc}") from None
+    return rows
+
+
+def cds_parts_of(record) -> list[list[tuple[int, int, int]]]:
+    """Per CDS feature, its ``(start0, end, strand)`` parts (joins give several parts)."""
+    features = []
+    for feature in record.features:
+        if feature.type != "CDS" or feature.location is None:
+            continue
+        parts = []
+        for part in feature.location.parts:
+            # Parts on another sequence (``join(AB123.1:1..50,...)``) have no coordinates here.
+            if part.ref not in (None, record.id, record.name):
+                continue
+            strand = -1 if part.strand == -1 else 1
+            parts.append((int(part.start), int(part.end), strand))
+        if parts:
+            features.append(parts)
+    return features
+
+
+def _parse_genbank(path: Path, text: str) -> list[tuple]:
+    rows = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BiopythonParserWarning)
+        try:
+            for record in SeqIO.parse(io.StringIO(text), "genbank"):
+                _raise_on_truncation(path, caught, len(rows) + 1)
+                try:
+                    sequence = str(record.seq)
+                except UndefinedSequenceError:
+                    # CONTIG-only entries carry no bases; validation quarantines them as empty.
+                    sequence = ""
+                rows.append(
+                    _record_row(
+                        path, "genbank", record.id, record.description, sequence,
+                        cds_parts_of(record),
+                    )
+                )
+        except DataFormatError:
+            raise
+        except Exception as exc:  # Biopython raises ValueError and friends with no file name
+            raise DataFormatError(
+                path, f"GenBank record {len(rows) + 1}: {type(exc).__name__}: {exc}"
+            ) from None
+        _raise_on_truncation(path, caught, len(rows))
+    for warning in caught:  # harmless parser remarks are passed on, not swallowed
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return rows
+
+
+def _raise_on_truncation(path: Path, caught: list, record_number: int) -> None:
+    # Biopython only *warns* when a file ends inside the sequence; a cut file must not pass.
+    for warning in caught:
+        text = str(warning.message)
+        if "Premature end" in text or "Expected sequence length" in text:
+            raise DataFormatError(path, f"GenBank record {record_number}: truncated ({text})")
+
+
+_PARSERS = {"fasta": _parse_fasta, "fastq": _parse_fastq, "genbank": _parse_genbank}
+
+
+def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
+    """Rows of one file; ``fmt`` overrides the extension but must agree with the content."""
+    claimed = fmt or format_from_extension(path)
+    if claimed not in FORMATS:
+        raise DataFormatError(
+            path, f"unknown sequence format {claimed!r} (expected one of {', '.join(FORMATS)})"
+        )
+    text = _read_text(path)
+    if not text.strip():
+        raise DataFormatError(path, "empty file (no records)")
+    found = sniff_format(text)
+    if found != claimed:
+        start = text.lstrip()[:20].splitlines()[0]
+        raise DataFormatError(
+            path, f"claims {_FORMAT_NAMES[claimed]} but starts with {start!r}"
+            + (f" (looks like {_FORMAT_NAMES[found]})" if found else "")
+        )
+    rows = _PARSERS[claimed](path, text)
+    if not rows:
+        raise DataFormatError(path, f"no {_FORMAT_NAMES[claimed]} records found")
+    return rows
+
+
+def read_sequence_records(path, fmt: str | None = None) -> pd.DataFrame:
+    """Raw records of a file or a directory tree as a DataFrame with ``RAW_COLUMNS``.
+
+    ``fmt`` (``fasta``/``fastq``/``genbank``, or None/``auto`` for the extension) applies to every
+    file. Raises ``DataFormatError`` for unreadable files and for a directory with no sequence files.
+    """
+    path = Path(path)
+    fmt = None if fmt in (None, "auto") else fmt.lower()
+    files = list_sequence_files(path)
+    if not files:
+        raise DataFormatError(
+            path, f"no sequence files ({' '.join(sorted(EXTENSION_FORMATS))}, optionally .gz) found"
+        )
+    rows = [row for file in files for row in read_sequence_file(file, fmt)]
+    frame = pd.DataFrame(rows, columns=RAW_COLUMNS)
+    return frame
