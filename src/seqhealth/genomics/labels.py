@@ -84,9 +84,7 @@ def match_labels(
     for position, (record_id, description) in enumerate(
         zip(clean_df["record_id"].astype(str), descriptions)
     ):
-        hits = {
-            row_of_id[c]: c for c in candidate_ids(record_id, description) if c in row_of_id
-        }
+        hits = {row_of_id[c]: c for c in candidate_ids(record_id, description) if c in row_of_id}
         if not hits:
             sequences_without_label.append(record_id)
             continue

@@ -145,7 +145,11 @@ def _parse_genbank(path: Path, text: str) -> list[tuple]:
                     sequence = ""
                 rows.append(
                     _record_row(
-                        path, "genbank", record.id, record.description, sequence,
+                        path,
+                        "genbank",
+                        record.id,
+                        record.description,
+                        sequence,
                         cds_parts_of(record),
                     )
                 )
@@ -186,8 +190,9 @@ def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
     if found != claimed:
         start = text.lstrip()[:20].splitlines()[0]
         raise DataFormatError(
-            path, f"claims {_FORMAT_NAMES[claimed]} but starts with {start!r}"
-            + (f" (looks like {_FORMAT_NAMES[found]})" if found else "")
+            path,
+            f"claims {_FORMAT_NAMES[claimed]} but starts with {start!r}"
+            + (f" (looks like {_FORMAT_NAMES[found]})" if found else ""),
         )
     rows = _PARSERS[claimed](path, text)
     if not rows:

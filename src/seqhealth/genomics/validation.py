@@ -109,13 +109,17 @@ def validate_dna_records(raw_df: pd.DataFrame):
             position, char = first_bad[i]
             hint = " (RNA base U is not DNA)" if char in "Uu" else ""
             log.add(
-                source, record_id, "sequence",
+                source,
+                record_id,
+                "sequence",
                 f"invalid character {char!r} at position {position} (0-based){hint}",
             )
             continue
         if record_id in first_seen:
             log.add(
-                source, record_id, "record_id",
+                source,
+                record_id,
+                "record_id",
                 f"duplicate record id (first occurrence kept, in {first_seen[record_id]})",
             )
             continue
