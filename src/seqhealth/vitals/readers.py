@@ -1,0 +1,206 @@
+"""Readers for PhysioNet 2012 (long ``Time,Parameter,Value``), PhysioNet 2019 (``.psv``) and
+plain long CSV. Everything is read as strings: parsing and judging values is validation's job,
+so a bad cell becomes a quarantine row instead of a crash or a silent NaN.
+
+A file that cannot be read as its format at all raises ``quality.DataFormatError`` naming it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from seqhealth.quality import DataFormatError
+from seqhealth.vitals.schema import P2012_HEADER, PSV_LABEL, PSV_TIME
+
+RAW_OBSERVATION_COLUMNS = ["source_file", "patient_id", "time", "variable", "value"]
+LONG_CSV_COLUMNS = ["patient_id", "time", "variable", "value"]
+LONG_OUTCOME_COLUMNS = ["patient_id", "label"]
+_OUTCOMES_GLOB = "Outcomes*.txt"
+
+
+def _read_str_csv(path: Path, sep: str) -> pd.DataFrame:
+    """CSV with every cell a string; empty cells stay "" so validation sees them."""
+    try:
+        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
+        raise DataFormatError(path, f"cannot be parsed: {error}") from error
+    except pd.errors.EmptyDataError as error:
+        raise DataFormatError(path, "empty file (no header)") from error
+
+
+def _require_directory(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise DataFormatError(path, "is not a directory")
+    return path
+
+
+# ---------------------------------------------------------------------- PhysioNet 2012
+def read_2012_file(path: Path) -> pd.DataFrame:
+    """One ``<RecordID>.txt`` -> raw observations (all str); patient_id = the file stem."""
+    path = Path(path)
+    frame = _read_str_csv(path, ",")
+    if list(frame.columns) != P2012_HEADER:
+        raise DataFormatError(path, f"header {list(frame.columns)} is not {','.join(P2012_HEADER)}")
+    return pd.DataFrame(
+        {
+            "source_file": str(path),
+            "patient_id": path.stem,
+            "time": frame["Time"].to_numpy(),
+            "variable": frame["Parameter"].to_numpy(),
+            "value": frame["Value"].to_numpy(),
+        },
+        columns=RAW_OBSERVATION_COLUMNS,
+    )
+
+
+def read_2012_outcomes(paths: list[Path]) -> pd.DataFrame:
+    """Concatenate ``Outcomes*.txt`` files -> ``patient_id, label, <other columns>, source_file``."""
+    frames = []
+    for path in paths:
+        frame = _read_str_csv(path, ",")
+        missing = [c for c in ("RecordID", "In-hospital_death") if c not in frame.columns]
+        if missing:
+            raise DataFormatError(path, f"outcomes file lacks columns {missing}")
+        frame = frame.rename(columns={"RecordID": "patient_id", "In-hospital_death": "label"})
+        frame["source_file"] = str(path)
+        frames.append(frame)
+    outcomes = pd.concat(frames, ignore_index=True)
+    first = ["patient_id", "label"]
+    return outcomes[first + [c for c in outcomes.columns if c not in first]]
+
+
+def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
+    """All patient files under ``directory`` (recursive, sorted) plus its outcomes file(s).
+
+    Returns ``observations`` (raw long frame), ``outcomes`` and ``patients`` (one row per patient
+    file, so that a file with a header and no rows is still seen by validation).
+    """
+    directory = _require_directory(directory)
+    all_txt = sorted(directory.rglob("*.txt"))
+    outcome_paths = [p for p in all_txt if p.match(_OUTCOMES_GLOB)]
+    patient_paths = [p for p in all_txt if not p.match(_OUTCOMES_GLOB)]
+    if not outcome_paths:
+        raise DataFormatError(directory, f"no {_OUTCOMES_GLOB} file found under the directory")
+    if not patient_paths:
+        raise DataFormatError(directory, "no patient *.txt file found under the directory")
+    frames = [read_2012_file(p) for p in patient_paths]
+    return {
+        "observations": pd.concat(frames, ignore_index=True),
+        "outcomes": read_2012_outcomes(outcome_paths),
+        "patients": pd.DataFrame(
+            {"source_file": [str(p) for p in patient_paths],
+             "patient_id": [p.stem for p in patient_paths]}
+        ),
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------- PhysioNet 2019
+def read_2019_file(path: Path) -> pd.DataFrame:
+    """One ``pNNNNNN.psv`` -> ``source_file, patient_id, row`` + the file's columns (str)."""
+    path = Path(path)
+    frame = _read_str_csv(path, "|")
+    missing = [c for c in (PSV_TIME, PSV_LABEL) if c not in frame.columns]
+    if missing:
+        header = ",".join(map(str, frame.columns))[:120]
+        raise DataFormatError(
+            path, f"not a pipe-separated PhysioNet 2019 file: header lacks {missing} ({header})"
+        )
+    frame.insert(0, "row", range(len(frame)))
+    frame.insert(0, "patient_id", path.stem)
+    frame.insert(0, "source_file", str(path))
+    return frame
+
+
+def read_2019_directory(directory: Path) -> pd.DataFrame:
+    """All ``*.psv`` under ``directory`` (recursive, sorted) as one wide frame.
+
+    ``frame.attrs["files"]`` lists every file with its own columns, so validation can tell a
+    header-only file and a file missing a column apart from a concatenation artefact.
+    """
+    directory = _require_directory(directory)
+    paths = sorted(directory.rglob("*.psv"))
+    if not paths:
+        raise DataFormatError(directory, "no *.psv file found under the directory")
+    frames = [read_2019_file(p) for p in paths]
+    wide = pd.concat(frames, ignore_index=True)
+    wide.attrs["files"] = [
+        {"source_file": str(p), "patient_id": p.stem, "columns": list(f.columns[3:])}
+        for p, f in zip(paths, frames, strict=True)
+    ]
+    return wide
+
+
+# ---------------------------------------------------------------------- plain long CSV
+_HHMM = re.compile(r"^\d+:\d{2}$")
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks columns {missing} (has {list(frame.columns)})")
+
+
+def long_csv_to_raw(frame: pd.DataFrame, source_file: str = "<long csv>") -> pd.DataFrame:
+    """Plain long CSV (``patient_id, time, variable, value``; time in hours or ``HH:MM``) ->
+    the raw observations frame of the 2012 path (all str), validated by the same code."""
+    _require_columns(frame, LONG_CSV_COLUMNS, f"long CSV {source_file}")
+    source = frame["source_file"] if "source_file" in frame.columns else source_file
+    out = pd.DataFrame(
+        {
+            "source_file": source,
+            "patient_id": frame["patient_id"].astype(str),
+            "time": frame["time"].astype(str),
+            "variable": frame["variable"].astype(str),
+            "value": frame["value"].astype(str),
+        },
+        columns=RAW_OBSERVATION_COLUMNS,
+    )
+    return out.reset_index(drop=True)
+
+
+def long_outcomes(frame: pd.DataFrame, source_file: str = "<outcomes csv>") -> pd.DataFrame:
+    """Outcomes CSV ``patient_id,label`` -> the outcomes frame validation expects (str)."""
+    _require_columns(frame, LONG_OUTCOME_COLUMNS, f"outcomes CSV {source_file}")
+    out = frame.astype(str).reset_index(drop=True)
+    if "source_file" not in out.columns:
+        out["source_file"] = source_file
+    return out
+
+
+def read_long_csv(path: Path, outcomes_path: Path | None = None) -> dict[str, pd.DataFrame]:
+    """Read a long CSV (and optional outcomes CSV) into the 2012-style raw dict."""
+    path = Path(path)
+    raw = _read_str_csv(path, ",")
+    try:
+        observations = long_csv_to_raw(raw, str(path))
+    except ValueError as error:
+        raise DataFormatError(path, str(error)) from error
+    outcomes = (
+        long_outcomes(_read_str_csv(Path(outcomes_path), ","), str(outcomes_path))
+        if outcomes_path is not None
+        else pd.DataFrame(columns=LONG_OUTCOME_COLUMNS + ["source_file"])
+    )
+    return {"observations": observations, "outcomes": outcomes}
+
+
+def parse_hours(times: pd.Series) -> pd.Series:
+    """``HH:MM`` or a number of hours -> float hours; NaN where unparsable (validation
+    quarantines those). Vectorised: one regex split instead of a Python loop."""
+    times = times.astype(str).str.strip()
+    is_hhmm = times.str.match(_HHMM)
+    parts = times.where(is_hhmm).str.split(":", expand=True)
+    hours = pd.Series(float("nan"), index=times.index)
+    if is_hhmm.any():
+        hhmm = (
+            pd.to_numeric(parts[0], errors="coerce")
+            + pd.to_numeric(parts[1], errors="coerce") / 60.0
+        )
+        bad_minutes = pd.to_numeric(parts[1], errors="coerce") >= 60
+        hours = hhmm.where(is_hhmm & ~bad_minutes, hours)
+    numeric = pd.to_numeric(times.where(~is_hhmm), errors="coerce")
+    return hours.where(is_hhmm, numeric).astype(float)

@@ -1,0 +1,163 @@
+"""Validation of PhysioNet 2019 ``.psv`` wide frames (accounting rules: ``vitals.validation``).
+
+Observations are the non-missing cells of the feature columns; ``ICULOS`` is the time axis
+(``time_h = ICULOS``) and ``SepsisLabel`` the per-hour label, neither is a feature. Hourly rows
+are reported too: ``rows_in == rows_kept + rows_quarantined + rows_of_quarantined_patients``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from seqhealth.quality import QuarantineLog
+from seqhealth.vitals.accounting import DOMAIN, ObservationFlags, finish_report, range_violations
+from seqhealth.vitals.schema import PSV_COLUMNS, PSV_FEATURES, PSV_LABEL, PSV_TIME, RANGES_2019
+
+_MISSING_CELLS = ("", "NaN", "nan", "NA", "N/A", "null")
+_META = ("source_file", "patient_id", "row")
+
+
+def _file_listing(wide: pd.DataFrame) -> list[dict]:
+    """Files with their own columns (``attrs`` from the loader, else inferred from the frame)."""
+    if wide.attrs.get("files"):
+        return wide.attrs["files"]
+    listing = []
+    for source, rows in wide.groupby("source_file", sort=False):
+        present = [c for c in rows.columns if c not in _META and rows[c].notna().any()]
+        listing.append({"source_file": source, "patient_id": rows["patient_id"].iloc[0],
+                        "columns": present})  # fmt: skip
+    return listing
+
+
+def _row_problems(wide: pd.DataFrame, dropped_file: np.ndarray):
+    """Per-row (field, reason) for bad ICULOS (non-integer, non-increasing) or SepsisLabel."""
+    text = wide[PSV_TIME].fillna("").astype(str)
+    iculos = pd.to_numeric(text.str.strip(), errors="coerce")
+    integer = np.isfinite(iculos) & (iculos == np.round(iculos)) & ~dropped_file
+    valid = iculos.where(integer)
+    file = wide["source_file"]
+    previous = valid.groupby(file).cummax().groupby(file).shift(1).groupby(file).ffill()
+    field = np.full(len(wide), None, dtype=object)
+    reason = np.full(len(wide), None, dtype=object)
+    non_increasing = (valid <= previous).to_numpy()
+    label_text = wide[PSV_LABEL].fillna("").astype(str)
+    label = pd.to_numeric(label_text.str.strip(), errors="coerce")
+    bad_label = (~label.isin([0, 1])).to_numpy()
+    row_text = "row " + wide["row"].astype(str) + ": "
+    checks = [
+        (~integer.to_numpy(), PSV_TIME, row_text + "ICULOS '" + text + "' is not an integer"),
+        (non_increasing, PSV_TIME, row_text + "ICULOS " + text + " is not increasing (previous "
+         + previous.astype(str) + ")"),
+        (bad_label, PSV_LABEL, row_text + "SepsisLabel '" + label_text + "' is not 0/1"),
+    ]  # fmt: skip
+    for mask, name, why in checks:
+        selected = mask & pd.isna(field) & ~dropped_file
+        field[selected] = name
+        reason[selected] = np.asarray(why, dtype=object)[selected]
+    return field, reason, iculos.to_numpy(dtype=float), label.to_numpy(dtype=float)
+
+
+def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
+    """``PhysioNet2019Dataset`` wide frame -> ``(clean_long, hourly_labels[patient_id, time_h,
+    label], quarantine, report)``."""
+    wide = wide.reset_index(drop=True)
+    context = QuarantineLog(DOMAIN)
+    files = _file_listing(wide)
+    for column in (PSV_TIME, PSV_LABEL):
+        if column not in wide.columns:
+            wide[column] = None  # only possible for a hand-made frame; flagged per file below
+
+    # File level: missing columns, duplicate patient ids (first file in sorted order wins).
+    dropped_files: dict[str, str] = {}  # source_file -> field
+    seen: dict[str, str] = {}
+    for entry in files:
+        source, patient = entry["source_file"], entry["patient_id"]
+        missing = [c for c in PSV_COLUMNS if c not in entry["columns"]]
+        if patient in seen:
+            dropped_files[source] = "patient_id"
+            context.add(
+                source,
+                patient,
+                "patient_id",
+                f"duplicate patient id {patient}: already read from {seen[patient]}",
+            )
+        elif missing:
+            dropped_files[source] = "columns"
+            context.add(source, patient, "columns", f"missing columns: {', '.join(missing)}")
+        seen.setdefault(patient, source)
+    file_field = wide["source_file"].map(dropped_files)
+    dropped_file = file_field.notna().to_numpy()
+
+    row_field, row_reason, iculos, label = _row_problems(wide, dropped_file)
+    for i in np.flatnonzero(~pd.isna(row_field)):
+        context.add(wide.at[i, "source_file"], f"{wide.at[i, 'patient_id']}/row{wide.at[i, 'row']}",
+                    row_field[i], row_reason[i])  # fmt: skip
+
+    # Observations: non-missing cells of the feature columns, in file order.
+    features = [c for c in PSV_FEATURES if c in wide.columns]
+    cells = wide[features].to_numpy(dtype=object)
+    present = ~pd.isna(cells) & ~np.isin(cells.astype(str), _MISSING_CELLS)
+    row_idx, col_idx = np.nonzero(present)
+    obs = pd.DataFrame({
+        "source_file": wide["source_file"].to_numpy()[row_idx],
+        "patient_id": wide["patient_id"].to_numpy()[row_idx],
+        "row": wide["row"].to_numpy()[row_idx],
+        "variable": np.asarray(features, dtype=object)[col_idx],
+        "value": cells[row_idx, col_idx].astype(str),
+    })  # fmt: skip
+    flags = ObservationFlags(len(obs))
+    file_reason = {"patient_id": "patient id already read from another file",
+                   "columns": "file is missing required columns"}  # fmt: skip
+    obs_file_field = file_field.to_numpy()[row_idx]
+    for name, why in file_reason.items():
+        flags.flag(obs_file_field == name, name, why)
+    flags.flag(~pd.isna(row_field[row_idx]), "row", row_reason[row_idx])
+    flags.field[flags.field == "row"] = row_field[row_idx][flags.field == "row"]
+    values = pd.to_numeric(obs["value"].str.strip(), errors="coerce").to_numpy(dtype=float)
+    flags.flag(~np.isfinite(values), "value",
+               "non-numeric value '" + obs["value"] + "' for " + obs["variable"])  # fmt: skip
+    outside, range_text = range_violations(obs["variable"], values, ranges)
+    flags.flag(outside, "value", obs["variable"] + "=" + obs["value"]
+               + " outside plausible range " + range_text)  # fmt: skip
+
+    # Patient level: a stay needs at least one kept observation.
+    alive_patients = set(obs["patient_id"][flags.alive])
+    empty = [
+        e
+        for e in files
+        if e["source_file"] not in dropped_files and e["patient_id"] not in alive_patients
+    ]
+    for entry in empty:
+        context.add(
+            entry["source_file"],
+            entry["patient_id"],
+            "patient",
+            "patient has no valid observation (no rows, all missing or all quarantined)",
+        )
+    row_ok = pd.isna(row_field) & ~dropped_file & wide["patient_id"].isin(alive_patients).to_numpy()
+
+    alive = flags.alive
+    time_h = iculos[row_idx]
+    clean = pd.DataFrame({"patient_id": obs["patient_id"][alive].to_numpy(),
+                          "time_h": time_h[alive], "variable": obs["variable"][alive].to_numpy(),
+                          "value": values[alive]})  # fmt: skip
+    labels = pd.DataFrame(
+        {
+            "patient_id": wide["patient_id"][row_ok].to_numpy(),
+            "time_h": iculos[row_ok],
+            "label": label[row_ok].astype(int),
+        }
+    )
+    record_id = obs["patient_id"] + "/row" + obs["row"].astype(str) + "/" + obs["variable"]
+    rows_bad = int((~pd.isna(row_field)).sum())
+    septic = labels.groupby("patient_id")["label"].max()
+    quarantine, report = finish_report(
+        flags, obs, clean, obs["source_file"], record_id, context,
+        patients_in=len(files), patients_kept=int(clean["patient_id"].nunique()),
+        rows_in=len(wide), rows_kept=int(row_ok.sum()), rows_quarantined=rows_bad,
+        rows_of_quarantined_patients=len(wide) - int(row_ok.sum()) - rows_bad,
+        positive_rows=int(labels["label"].sum()), septic_patients=int(septic.sum()),
+        unknown_columns=sorted(set(wide.columns) - set(PSV_COLUMNS) - set(_META)),
+    )  # fmt: skip
+    return clean, labels, quarantine, report
