@@ -1,1 +1,1 @@
-"""models package."""
+"""Models: BiRNN encoder with per-length reversal, heads, LightningModule, metrics."""

@@ -1,0 +1,183 @@
+"""LightningModule for per-position tagging and per-sequence classification.
+
+Losses and metrics only ever see valid positions (``mask`` and not ``IGNORE_LABEL``), and the
+loss is a mean over those, so extra padding cannot change a result.
+"""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    BinaryAUROC,
+    BinaryAveragePrecision,
+    BinaryF1Score,
+    BinaryMatthewsCorrCoef,
+    MulticlassAccuracy,
+    MulticlassF1Score,
+)
+
+from seqhealth.batching.collate import IGNORE_LABEL
+from seqhealth.models.components import PositionHead, SequenceEncoder, SequenceHead
+
+
+def _validate_hparams(task_kind: str, n_classes: int, causal: bool, bidirectional: bool,
+                      lr_schedule: str) -> None:
+    if task_kind not in ("tagging", "sequence"):
+        raise ValueError(f"task_kind must be 'tagging' or 'sequence', got {task_kind!r}")
+    if n_classes < 1:
+        raise ValueError(f"n_classes must be 1 (binary) or >= 2 (multiclass), got {n_classes}")
+    if lr_schedule not in ("plateau", "cosine", "none"):
+        raise ValueError(f"lr_schedule must be plateau|cosine|none, got {lr_schedule!r}")
+    if causal and bidirectional:
+        raise ValueError(
+            "causal=True with bidirectional=True: the backward direction would read the future "
+            "(later hours) to predict each position; set bidirectional=False for online "
+            "prediction tasks such as hourly sepsis warning"
+        )
+
+
+class SequenceModel(pl.LightningModule):
+    def __init__(
+        self,
+        task_kind: str = "tagging",
+        n_classes: int = 1,
+        input_kind: str = "tokens",
+        vocab_size: int = 6,
+        input_size: int | None = None,
+        embedding_dim: int = 16,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        dropout: float = 0.1,
+        bidirectional: bool = True,
+        head_pooling: str = "mean",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        lr_schedule: str = "plateau",
+        causal: bool = False,
+        pos_weight: float | None = None,
+        class_weights: list[float] | None = None,
+        use_packing: bool = False,
+    ):
+        super().__init__()
+        _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
+        self.save_hyperparameters()
+        self.encoder = SequenceEncoder(
+            input_kind=input_kind, vocab_size=vocab_size, input_size=input_size,
+            embedding_dim=embedding_dim, cell=cell, hidden_size=hidden_size,
+            num_layers=num_layers, dropout=dropout, bidirectional=bidirectional,
+            use_packing=use_packing,
+        )
+        if task_kind == "tagging":
+            self.head = PositionHead(self.encoder.output_size, n_classes)
+        else:
+            self.head = SequenceHead(self.encoder.output_size, n_classes, head_pooling)
+        self.binary = n_classes == 1
+        # Buffers so the weights follow the module to any device.
+        self.register_buffer("pos_weight", None if pos_weight is None
+                             else torch.tensor([float(pos_weight)]))
+        self.register_buffer("class_weights", None if class_weights is None
+                             else torch.tensor(class_weights, dtype=torch.float32))
+        self.val_metrics = self._metrics("val_")
+        self.test_metrics = self._metrics("test_")
+
+    def _metrics(self, prefix: str) -> MetricCollection:
+        if self.binary:
+            metrics = {"auroc": BinaryAUROC(), "auprc": BinaryAveragePrecision(),
+                       "mcc": BinaryMatthewsCorrCoef(), "f1": BinaryF1Score()}
+        else:
+            n = self.hparams.n_classes
+            metrics = {"accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
+                       "macro_f1": MulticlassF1Score(num_classes=n, average="macro")}
+        return MetricCollection(metrics, prefix=prefix)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
+        outputs, final = self.encoder(x, lengths)
+        return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
+
+    def _valid(self, batch: dict, logits: torch.Tensor):
+        """Flattened logits [N, C], labels [N], weights [N] of the positions that count."""
+        y = batch["y"]
+        weight = batch.get("weight")
+        if weight is None:
+            weight = torch.ones(y.shape[0], device=logits.device)
+        if self.hparams.task_kind == "tagging":
+            valid = batch["mask"] & (y != IGNORE_LABEL)
+            weight = weight.unsqueeze(1).expand_as(y)
+            return logits[valid], y[valid], weight[valid]
+        valid = y != IGNORE_LABEL
+        return logits[valid], y[valid], weight[valid]
+
+    def _loss(self, logits: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        if len(y) == 0:
+            return logits.sum() * 0.0  # keeps the graph; no valid label in this batch
+        if self.binary:
+            per_item = F.binary_cross_entropy_with_logits(
+                logits.squeeze(-1), y.float(), pos_weight=self.pos_weight, reduction="none")
+        else:
+            per_item = F.cross_entropy(logits, y.long(), weight=self.class_weights,
+                                       reduction="none")
+        return (per_item * weight).sum() / weight.sum().clamp(min=1e-12)
+
+    def _probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits.squeeze(-1)) if self.binary else torch.softmax(logits, -1)
+
+    def _step(self, batch: dict):
+        logits = self(batch["x"], batch["lengths"], batch["mask"])
+        flat_logits, y, weight = self._valid(batch, logits)
+        return self._loss(flat_logits, y, weight), flat_logits, y
+
+    def training_step(self, batch: dict, batch_idx: int):
+        loss, _, y = self._step(batch)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True,
+                 batch_size=max(len(y), 1))
+        return loss
+
+    def _evaluate(self, batch: dict, metrics: MetricCollection, prefix: str):
+        loss, flat_logits, y = self._step(batch)
+        self.log(f"{prefix}loss", loss, on_step=False, on_epoch=True, sync_dist=True,
+                 batch_size=max(len(y), 1))
+        if len(y):
+            metrics.update(self._probabilities(flat_logits), y.long())
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int):
+        return self._evaluate(batch, self.val_metrics, "val_")
+
+    def test_step(self, batch: dict, batch_idx: int):
+        return self._evaluate(batch, self.test_metrics, "test_")
+
+    def _log_metrics(self, metrics: MetricCollection) -> None:
+        # torchmetrics already reduces its states over ranks in compute().
+        self.log_dict({k: v.float() for k, v in metrics.compute().items()}, sync_dist=True)
+        metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics(self.val_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics(self.test_metrics)
+
+    def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> list:
+        """Probabilities per sample: ``[length]`` / ``[length, C]`` (tagging) or ``[]`` / ``[C]``."""
+        logits = self(batch["x"], batch["lengths"], batch["mask"])
+        probabilities = self._probabilities(logits).float().cpu().numpy()
+        if self.hparams.task_kind == "sequence":
+            return list(probabilities)
+        return [p[:n] for p, n in zip(probabilities, batch["lengths"].tolist(), strict=True)]
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr,
+                                      weight_decay=self.hparams.weight_decay)
+        if self.hparams.lr_schedule == "none":
+            return optimizer
+        if self.hparams.lr_schedule == "cosine":
+            max_epochs = max(1, int(self.trainer.max_epochs or 1))
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2)
+        return {"optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}

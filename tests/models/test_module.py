@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import torch
+
+from seqhealth.batching.collate import pad_collate
+from seqhealth.batching.datamodule import SequenceDataModule
+from seqhealth.batching.dataset import SequenceDataset
+from seqhealth.models.module import SequenceModel
+from seqhealth.models.training import build_trainer
+
+
+def _tagging_samples(n, seed):
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n):
+        length = int(rng.integers(5, 30))
+        x = rng.integers(1, 5, size=length)
+        samples.append({"x": x, "y": (x == 3).astype(np.int64), "length": length})
+    return samples
+
+
+def _sequence_samples(n, seed):
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n):
+        length, label = int(rng.integers(5, 30)), int(rng.integers(0, 3))
+        probabilities = np.full(4, 0.4 / 3)
+        probabilities[label] = 0.6
+        x = rng.choice(np.arange(1, 5), size=length, p=probabilities)
+        samples.append({"x": x, "y": label, "length": length})
+    return samples
+
+
+def test_causal_bidirectional_is_refused():
+    with pytest.raises(ValueError, match="bidirectional.*read the future"):
+        SequenceModel(causal=True, bidirectional=True)
+    SequenceModel(causal=True, bidirectional=False)  # a forward-only model is fine
+
+
+@pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
+@pytest.mark.parametrize("task_kind,n_classes,pooling", [
+    ("tagging", 1, "mean"), ("sequence", 3, "attention"), ("sequence", 1, "mean"),
+    ("sequence", 3, "last"),
+])
+def test_padding_changes_nothing(task_kind, n_classes, pooling):
+    torch.manual_seed(0)
+    samples = _tagging_samples(6, 1) if task_kind == "tagging" else _sequence_samples(6, 1)
+    if task_kind == "sequence" and n_classes == 1:
+        samples = [{**s, "y": s["y"] % 2} for s in samples]
+    model = SequenceModel(task_kind=task_kind, n_classes=n_classes, hidden_size=8,
+                          head_pooling=pooling).eval()
+    dataset = SequenceDataset(samples)
+    batch = pad_collate([dataset[i] for i in range(len(dataset))])
+    extra = {"x": torch.nn.functional.pad(batch["x"], (0, 13)),
+             "mask": torch.nn.functional.pad(batch["mask"], (0, 13)),
+             "y": batch["y"] if task_kind == "sequence"
+             else torch.nn.functional.pad(batch["y"], (0, 13), value=-100)}
+    padded_more = {**batch, **extra}
+    with torch.no_grad():
+        loss_a, _, _ = model._step(batch)
+        loss_b, _, _ = model._step(padded_more)
+        predictions_a = model.predict_step(batch, 0)
+        predictions_b = model.predict_step(padded_more, 0)
+        for b in (batch, padded_more):
+            model._evaluate(b, model.val_metrics, "val_")
+            if b is batch:
+                metrics_a = model.val_metrics.compute()
+                model.val_metrics.reset()
+        metrics_b = model.val_metrics.compute()
+    assert torch.allclose(loss_a, loss_b, atol=1e-6)
+    for a, b in zip(predictions_a, predictions_b, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    for key in metrics_a:
+        assert torch.allclose(metrics_a[key], metrics_b[key], atol=1e-6), key
+
+
+@pytest.mark.parametrize("task_kind,n_classes", [("tagging", 1), ("sequence", 3)])
+def test_tiny_fit_lowers_loss(tmp_path, task_kind, n_classes):
+    make = _tagging_samples if task_kind == "tagging" else _sequence_samples
+    dm = SequenceDataModule(make(96, 0), make(32, 1), predict=make(5, 2), batch_size=16, seed=0)
+    model = SequenceModel(task_kind=task_kind, n_classes=n_classes, hidden_size=16,
+                          num_layers=1, embedding_dim=8, lr=0.02, lr_schedule="cosine")
+    trainer = build_trainer({"max_epochs": 3, "accelerator": "cpu", "devices": 1,
+                             "early_stopping_patience": 0}, callbacks=[],
+                            default_root_dir=tmp_path)
+    before = trainer.validate(model, datamodule=dm, verbose=False)[0]["val_loss"]
+    trainer.fit(model, datamodule=dm)
+    after = trainer.callback_metrics["val_loss"].item()
+    assert after < 0.8 * before
+    metric = "val_auroc" if n_classes == 1 else "val_accuracy"
+    assert metric in trainer.callback_metrics
+    # Lightning relayed set_epoch to our batch sampler every epoch (0, 1, 2).
+    assert trainer.train_dataloader.batch_sampler.epoch == 2
+    predictions = [p for batch in trainer.predict(model, datamodule=dm) for p in batch]
+    lengths = [s["length"] for s in dm.predict_set.samples]
+    if task_kind == "tagging":
+        assert [len(p) for p in predictions] == lengths
+    else:
+        assert all(p.shape == (3,) and abs(p.sum() - 1) < 1e-5 for p in predictions)
