@@ -1,0 +1,56 @@
+"""Kedro datasets for the PhysioNet ICU challenges (read-only: raw data is never overwritten)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.io import AbstractDataset, DatasetError
+
+from seqhealth.vitals.readers import read_2012_directory, read_2019_directory
+
+
+class _ReadOnlyDirectoryDataset(AbstractDataset):
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None):
+        self._path = Path(path)
+        self.metadata = metadata
+
+    def save(self, data) -> None:
+        # Raw challenge files are inputs owned by PhysioNet; a run must never rewrite them.
+        raise DatasetError(
+            f"{type(self).__name__}({self._path}) is read-only; save() is not supported"
+        )
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}
+
+
+class PhysioNet2012Dataset(_ReadOnlyDirectoryDataset):
+    """Directory with ``<RecordID>.txt`` files and ``Outcomes*.txt`` anywhere under it.
+
+    ``load()`` -> ``{"observations", "outcomes", "patients"}`` (see ``read_2012_directory``)::
+
+        mortality_raw:
+          type: seqhealth.datasets.physionet.PhysioNet2012Dataset
+          path: data/01_raw/vitals_mortality
+    """
+
+    def load(self) -> dict[str, pd.DataFrame]:
+        return read_2012_directory(self._path)
+
+
+class PhysioNet2019Dataset(_ReadOnlyDirectoryDataset):
+    """Directory with ``*.psv`` files anywhere under it; ``load()`` -> raw wide frame
+    (``source_file, patient_id, row`` + the file's columns as str)::
+
+        sepsis_raw:
+          type: seqhealth.datasets.physionet.PhysioNet2019Dataset
+          path: data/01_raw/vitals_sepsis
+    """
+
+    def load(self) -> pd.DataFrame:
+        return read_2019_directory(self._path)

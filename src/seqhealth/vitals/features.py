@@ -1,0 +1,121 @@
+"""Per-patient GRU-D style inputs from the canonical long table.
+
+Sequences live on each patient's own irregular time grid (the union of its observation times,
+or the hourly rows for 2019): nothing is resampled. ``apply_features`` turns one sequence into
+``float32[T, 3V+1]`` = [normalised values, observed mask, log1p hours since the variable was
+last observed, log1p hours since the previous step]. Missing values are carried forward from
+the patient's own last observation (causal: only the past is used) and are 0 (= the training
+mean) before the first observation; the mask and delta channels tell the model which is which.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def build_patient_sequences(
+    clean_long: pd.DataFrame,
+    variables: list[str],
+    times: str | pd.DataFrame = "observed",
+    max_hours: float | None = None,
+) -> dict[str, dict]:
+    """``{patient_id: {"times": float32[T], "values": float32[T, V] (raw, NaN = missing),
+    "variables": list}}``.
+
+    ``times="observed"``: the union of each patient's observation times (any variable of the
+    long table, so descriptors at t=0 give a step at 0). A frame ``patient_id, time_h`` (e.g. the
+    2019 hourly labels) gives the grid explicitly; observations off the grid are dropped.
+    ``max_hours`` keeps ``time_h <= max_hours`` (e.g. the first 48 h for mortality).
+    Vectorised over all patients: one factorise + one scatter, then a split.
+    """
+    obs = clean_long
+    if max_hours is not None:
+        obs = obs[obs["time_h"] <= max_hours]
+    if isinstance(times, str):
+        if times != "observed":
+            raise ValueError(f"times must be 'observed' or a frame, got {times!r}")
+        grid = obs[["patient_id", "time_h"]]
+    else:
+        grid = times[["patient_id", "time_h"]]
+        if max_hours is not None:
+            grid = grid[grid["time_h"] <= max_hours]
+    grid = grid.drop_duplicates().sort_values(["patient_id", "time_h"], ignore_index=True)
+    step_of = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid))
+    var_index = {name: i for i, name in enumerate(variables)}
+    obs = obs[obs["variable"].isin(var_index)]
+    steps = step_of.reindex(pd.MultiIndex.from_frame(obs[["patient_id", "time_h"]])).to_numpy()
+    on_grid = ~np.isnan(steps)
+    values = np.full((len(grid), len(variables)), np.nan, dtype=np.float32)
+    cols = obs["variable"].map(var_index).to_numpy()
+    values[steps[on_grid].astype(np.int64), cols[on_grid]] = obs["value"].to_numpy()[on_grid]
+
+    patient_ids, starts = np.unique(grid["patient_id"].to_numpy(), return_index=True)
+    bounds = list(starts[1:]) + [len(grid)]
+    all_times = grid["time_h"].to_numpy(dtype=np.float32)
+    return {
+        str(pid): {"times": all_times[a:b], "values": values[a:b], "variables": list(variables)}
+        for pid, a, b in zip(patient_ids, starts, bounds, strict=True)
+    }
+
+
+def fit_normalisation(sequences: dict[str, dict], patient_ids) -> dict:
+    """Per-variable mean/std over the *training* patients' observed values only.
+
+    A variable never observed in training gets mean 0 / std 1; a constant one std 1, so
+    normalising can never divide by zero or produce NaN.
+    """
+    patient_ids = list(patient_ids)
+    if not patient_ids:
+        raise ValueError("fit_normalisation needs at least one training patient")
+    stacked = np.concatenate([sequences[p]["values"] for p in patient_ids], axis=0)
+    observed = ~np.isnan(stacked)
+    count = observed.sum(axis=0)
+    total = np.where(observed, stacked, 0.0).sum(axis=0, dtype=np.float64)
+    mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    squares = np.where(observed, (stacked - mean) ** 2, 0.0).sum(axis=0, dtype=np.float64)
+    std = np.sqrt(np.divide(squares, count, out=np.zeros_like(squares), where=count > 0))
+    std = np.where(std > 1e-6, std, 1.0)
+    return {
+        "variables": list(sequences[patient_ids[0]]["variables"]),
+        "mean": mean.astype(np.float32),
+        "std": std.astype(np.float32),
+        "n_patients": len(patient_ids),
+    }
+
+
+def _last_observed_index(mask: np.ndarray) -> np.ndarray:
+    """For each (t, v): index of the latest step <= t where v was observed, -1 if none."""
+    steps = np.arange(mask.shape[0])[:, None]
+    return np.maximum.accumulate(np.where(mask, steps, -1), axis=0)
+
+
+def apply_features(seq: dict, stats: dict, carry_forward: bool = True) -> np.ndarray:
+    """One patient -> ``float32[T, 3V+1]``; always finite (asserted)."""
+    values, times = seq["values"], seq["times"].astype(np.float64)
+    mask = ~np.isnan(values)
+    normalised = (values - stats["mean"]) / stats["std"]
+    last = _last_observed_index(mask)
+    if carry_forward:
+        seen = last >= 0
+        filled = np.zeros_like(normalised)
+        filled[seen] = normalised[last[seen], np.nonzero(seen)[1]]
+    else:
+        filled = np.where(mask, normalised, 0.0)
+    # Before the first observation the "last seen" time is the start of the sequence.
+    last_time = np.where(last >= 0, times[np.maximum(last, 0)], times[0] if len(times) else 0.0)
+    since_seen = np.log1p(np.maximum(times[:, None] - last_time, 0.0))
+    gap = np.log1p(np.maximum(np.diff(times, prepend=times[:1]), 0.0))[:, None]
+    out = np.concatenate([filled, mask, since_seen, gap], axis=1).astype(np.float32)
+    assert np.isfinite(out).all(), "apply_features produced a non-finite value"
+    return out
+
+
+def feature_names(variables: list[str]) -> list[str]:
+    """Column names of ``apply_features`` output, in order."""
+    return (
+        [f"{v}" for v in variables]
+        + [f"{v}__observed" for v in variables]
+        + [f"{v}__hours_since_seen" for v in variables]
+        + ["hours_since_previous_step"]
+    )
