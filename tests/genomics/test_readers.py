@@ -1,9 +1,11 @@
 import gzip
+import io
 
 import pandas as pd
 import pytest
+from Bio.SeqIO.FastaIO import SimpleFastaParser
 
-from seqhealth.genomics.readers import RAW_COLUMNS, read_sequence_records
+from seqhealth.genomics.readers import RAW_COLUMNS, fasta_records, read_sequence_records
 from seqhealth.quality import DataFormatError
 
 from .conftest import genbank_text
@@ -84,3 +86,18 @@ def test_real_shared_files(shared_data):
     assert len(orchid) == 30
     assert orchid["record_id"].iloc[0] == "gi|2765648|emb|Z78523.1|CHZ78523"
     assert isinstance(orchid, pd.DataFrame)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        FASTA,
+        "\n\n>a desc\r\nAC GT\r\nGG  \r\n>b\r\n\r\n>c\nTT",  # CRLF, spaces, empty record, no final \n
+        ">a\tx\nAC\tGT\t\nGG\n>b\n>c\nA\fC\n",  # tabs / form feeds: Biopython's own rules apply
+        ">only title",
+        ">x\n>y\nA\n\n\nC\n",
+        "> spaced title  \nacgt\n",
+    ],
+)
+def test_fasta_records_are_exactly_simple_fasta_parser(text):
+    assert fasta_records(text) == list(SimpleFastaParser(io.StringIO(text)))

@@ -13,12 +13,34 @@ import pandas as pd
 
 from seqhealth.genomics.alphabet import (
     AMBIGUITY_MASK,
-    INVALID,
+    AMBIGUOUS_FLAG,
+    CHAR_FLAGS_BYTES,
+    INVALID_FLAG,
     LOOKUP,
+    LOOKUP_BYTES,
+    LOWER_CASE_FLAG,
     LOWER_CASE_MASK,
     first_invalid,
 )
-from seqhealth.quality import QuarantineLog, ingest_report
+from seqhealth.quality import QuarantineLog, ingest_report, quarantine_frame
+
+# Building even an empty canonical quarantine frame costs as much as validating 100 kb, so the
+# no-quarantine case copies a template made once by quality.quarantine_frame.
+_EMPTY_QUARANTINE = quarantine_frame()
+
+
+def _flagged_positions(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and CHAR_FLAGS of every invalid / lower-case / ambiguous byte.
+
+    Flags are sparse, so the scan runs over 8-byte words (8x fewer elements for nonzero) and only
+    the few non-zero words are expanded back to byte positions.
+    """
+    padded = raw.translate(CHAR_FLAGS_BYTES) + b"\0" * (-len(raw) % 8)
+    all_flags = np.frombuffer(padded, dtype=np.uint8)
+    words = np.flatnonzero(all_flags.view(np.uint64))
+    candidates = (words[:, None] * 8 + np.arange(8)).ravel()
+    flagged = candidates[all_flags[candidates] != 0]
+    return flagged, all_flags[flagged]
 
 
 def _encode_all(sequences: list[str]):
@@ -27,35 +49,36 @@ def _encode_all(sequences: list[str]):
     Returns (token arrays, first invalid (pos, char) or None per record, lower-case counts,
     ambiguity counts).
     """
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    n_records = len(sequences)
     joined = "".join(sequences)
     try:
-        codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+        raw = joined.encode("ascii")
     except UnicodeEncodeError:
         # Non-ASCII somewhere: fall back to a per-record pass so each record gets its own verdict.
         return _encode_each(sequences)
-    tokens = LOOKUP[codes]
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
+    ends = np.cumsum([len(s) for s in sequences], dtype=np.int64)
+    starts = np.concatenate([[0], ends[:-1]]) if n_records else ends
+    # bytearray keeps the token buffer writable (torch.from_numpy refuses read-only arrays).
+    tokens = np.frombuffer(bytearray(raw.translate(LOOKUP_BYTES)), dtype=np.uint8)
+    flagged, flags = _flagged_positions(raw)
+    owners = np.searchsorted(ends, flagged, side="right")
 
-    def per_record_sum(mask: np.ndarray) -> np.ndarray:
-        cumulative = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-        return cumulative[ends] - cumulative[starts]
+    def count_per_record(flag: int) -> np.ndarray:
+        return np.bincount(owners[(flags & flag) > 0], minlength=n_records)
 
-    bad_positions = np.flatnonzero(tokens == INVALID)
-    first_bad: list[tuple[int, str] | None] = [None] * len(sequences)
-    if bad_positions.size:
-        owners = np.searchsorted(ends, bad_positions, side="right")
-        owner_ids, first_index = np.unique(owners, return_index=True)
-        for record, position in zip(owner_ids, bad_positions[first_index]):
-            offset = int(position - starts[record])
-            first_bad[int(record)] = (offset, sequences[int(record)][offset])
-    token_arrays = np.split(tokens, ends[:-1]) if len(sequences) else []
+    first_bad: list[tuple[int, str] | None] = [None] * n_records
+    invalid = (flags & INVALID_FLAG) > 0
+    if invalid.any():
+        owner_ids, first_index = np.unique(owners[invalid], return_index=True)
+        for record, position in zip(owner_ids.tolist(), flagged[invalid][first_index].tolist()):
+            offset = position - int(starts[record])
+            first_bad[record] = (offset, sequences[record][offset])
+    token_arrays = [tokens[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
     return (
         token_arrays,
         first_bad,
-        per_record_sum(LOWER_CASE_MASK[codes]),
-        per_record_sum(AMBIGUITY_MASK[codes]),
+        count_per_record(LOWER_CASE_FLAG),
+        count_per_record(AMBIGUOUS_FLAG),
     )
 
 
@@ -90,10 +113,10 @@ def _cds_problem(cds_parts, length: int) -> str | None:
 def validate_dna_records(raw_df: pd.DataFrame):
     """``(clean_df, quarantine_df, report)``; clean_df = kept raw rows + ``tokens`` and ``length``."""
     log = QuarantineLog("dna")
-    sequences = [str(s) for s in raw_df["sequence"]]
+    sequences = raw_df["sequence"].tolist()
     token_arrays, first_bad, lower_counts, ambiguous_counts = _encode_all(sequences)
-    source_files = raw_df["source_file"].astype(str).tolist()
-    record_ids = raw_df["record_id"].astype(str).tolist()
+    source_files = raw_df["source_file"].tolist()
+    record_ids = [str(record_id) for record_id in raw_df["record_id"].tolist()]
     cds_column = raw_df["cds_parts"].tolist()
 
     kept_positions: list[int] = []
@@ -123,17 +146,25 @@ def validate_dna_records(raw_df: pd.DataFrame):
                 f"duplicate record id (first occurrence kept, in {first_seen[record_id]})",
             )
             continue
-        problem = _cds_problem(cds_column[i], len(sequence))
+        problem = _cds_problem(cds_column[i], len(sequence)) if cds_column[i] else None
         if problem:
             log.add(source, record_id, "cds_parts", problem)
             continue
         first_seen[record_id] = source
         kept_positions.append(i)
 
-    clean = raw_df.iloc[kept_positions].reset_index(drop=True)
-    clean["tokens"] = pd.Series([token_arrays[i] for i in kept_positions], dtype=object)
-    clean["length"] = np.array([len(sequences[i]) for i in kept_positions], dtype=np.int64)
-    quarantine = log.to_frame()
+    if len(kept_positions) == len(raw_df):  # the usual case: no row selection needed
+        clean = raw_df.reset_index(drop=True)
+    else:
+        clean = raw_df.iloc[kept_positions].reset_index(drop=True)
+    # Filling a preallocated object array avoids pandas inferring a 2-D array from equal lengths.
+    kept_tokens = np.empty(len(kept_positions), dtype=object)
+    for slot, i in enumerate(kept_positions):
+        kept_tokens[slot] = token_arrays[i]
+    clean["tokens"] = kept_tokens
+    lengths = np.array([len(sequences[i]) for i in kept_positions], dtype=np.int64)
+    clean["length"] = lengths
+    quarantine = log.to_frame() if log.rows else _EMPTY_QUARANTINE.copy()
     kept_lower = lower_counts[kept_positions] if kept_positions else np.zeros(0)
     kept_ambiguous = ambiguous_counts[kept_positions] if kept_positions else np.zeros(0)
     report = ingest_report(
@@ -145,6 +176,6 @@ def validate_dna_records(raw_df: pd.DataFrame):
         n_softmasked_bases=int(kept_lower.sum()),
         n_ambiguous_bases=int(kept_ambiguous.sum()),
         n_ambiguous_records=int((kept_ambiguous > 0).sum()),
-        n_bases_kept=int(clean["length"].sum()),
+        n_bases_kept=int(lengths.sum()),
     )
     return clean, quarantine, report
