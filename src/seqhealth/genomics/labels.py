@@ -11,22 +11,15 @@ import pandas as pd
 def coding_track(length: int, cds_parts: Iterable) -> np.ndarray:
     """uint8[length]: 1 where any CDS part covers the base (either strand), else 0.
 
-    Introns are the gaps between the parts of a join, so they stay 0. Built with a difference
-    array (one cumsum) instead of slicing per part: genomes have thousands of CDS.
+    Introns are the gaps between the parts of a join, so they stay 0. One slice assignment per
+    part (a memset) beats a difference array + cumsum: genomes have thousands of parts but
+    millions of bases.
     """
-    starts, ends = [], []
+    track = np.zeros(length, dtype=np.uint8)
     for parts in cds_parts or []:
         for start, end, _strand in parts:
-            starts.append(start)
-            ends.append(end)
-    if not starts:
-        return np.zeros(length, dtype=np.uint8)
-    starts_arr = np.clip(np.asarray(starts, dtype=np.int64), 0, length)
-    ends_arr = np.clip(np.asarray(ends, dtype=np.int64), 0, length)
-    difference = np.zeros(length + 1, dtype=np.int64)
-    np.add.at(difference, starts_arr, 1)
-    np.add.at(difference, ends_arr, -1)
-    return (np.cumsum(difference[:-1]) > 0).astype(np.uint8)
+            track[max(start, 0) : max(end, 0)] = 1
+    return track
 
 
 def candidate_ids(record_id: str, description: str = "") -> list[str]:

@@ -14,12 +14,12 @@ import pandas as pd
 from seqhealth.genomics.alphabet import (
     AMBIGUITY_MASK,
     AMBIGUOUS_FLAG,
-    CHAR_FLAGS_BYTES,
+    FLAG_SHIFT,
     INVALID_FLAG,
     LOOKUP,
-    LOOKUP_BYTES,
     LOWER_CASE_FLAG,
     LOWER_CASE_MASK,
+    PACKED_BYTES,
     first_invalid,
 )
 from seqhealth.quality import QuarantineLog, ingest_report, quarantine_frame
@@ -29,18 +29,28 @@ from seqhealth.quality import QuarantineLog, ingest_report, quarantine_frame
 _EMPTY_QUARANTINE = quarantine_frame()
 
 
-def _flagged_positions(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and CHAR_FLAGS of every invalid / lower-case / ambiguous byte.
+_TOKEN_BITS = (1 << FLAG_SHIFT) - 1
+_FLAG_BITS_PER_WORD = np.uint64(int.from_bytes(bytes([0xFF ^ _TOKEN_BITS]) * 8, "little"))
 
-    Flags are sparse, so the scan runs over 8-byte words (8x fewer elements for nonzero) and only
-    the few non-zero words are expanded back to byte positions.
+
+def _tokens_and_flags(raw: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(tokens of raw, positions of flagged bytes, their CHAR_FLAGS) from one translate pass.
+
+    Flags are sparse, so the scan for them runs over 8-byte words (8x fewer elements) and only
+    the few flagged words are expanded back to byte positions.
     """
-    padded = raw.translate(CHAR_FLAGS_BYTES) + b"\0" * (-len(raw) % 8)
-    all_flags = np.frombuffer(padded, dtype=np.uint8)
-    words = np.flatnonzero(all_flags.view(np.uint64))
-    candidates = (words[:, None] * 8 + np.arange(8)).ravel()
-    flagged = candidates[all_flags[candidates] != 0]
-    return flagged, all_flags[flagged]
+    # bytearray keeps the token buffer writable (torch.from_numpy refuses read-only arrays).
+    packed = np.frombuffer(bytearray(raw.translate(PACKED_BYTES)), dtype=np.uint8)
+    n_whole = len(packed) // 8 * 8
+    words = np.flatnonzero(packed[:n_whole].view(np.uint64) & _FLAG_BITS_PER_WORD)
+    candidates = np.concatenate(
+        [(words[:, None] * 8 + np.arange(8)).ravel(), np.arange(n_whole, len(packed))]
+    )
+    flags = packed[candidates] >> FLAG_SHIFT
+    flagged = candidates[flags != 0]
+    flags = flags[flags != 0]
+    np.bitwise_and(packed, _TOKEN_BITS, out=packed)
+    return packed, flagged, flags
 
 
 def _encode_all(sequences: list[str]):
@@ -58,9 +68,7 @@ def _encode_all(sequences: list[str]):
         return _encode_each(sequences)
     ends = np.cumsum([len(s) for s in sequences], dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]]) if n_records else ends
-    # bytearray keeps the token buffer writable (torch.from_numpy refuses read-only arrays).
-    tokens = np.frombuffer(bytearray(raw.translate(LOOKUP_BYTES)), dtype=np.uint8)
-    flagged, flags = _flagged_positions(raw)
+    tokens, flagged, flags = _tokens_and_flags(raw)
     owners = np.searchsorted(ends, flagged, side="right")
 
     def count_per_record(flag: int) -> np.ndarray:
