@@ -97,6 +97,9 @@ def test_real_shared_files(shared_data):
         ">only title",
         ">x\n>y\nA\n\n\nC\n",
         "> spaced title  \nacgt\n",
+        ">a x>y z\nAC>GT\n>b\nGG\n",  # '>' inside a title and a sequence line is not a record
+        ">é title\nACGé\xa0\nTT\n>b\nA\n",  # non-ASCII: Biopython's own path
+        "\n\n\n>late start\nA C\n",
     ],
 )
 def test_fasta_records_are_exactly_simple_fasta_parser(text):
