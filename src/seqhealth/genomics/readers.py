@@ -121,26 +121,34 @@ def fasta_records(data: bytes | str) -> list[tuple[str, str]]:
         elif chunks:
             chunks[-1] += b">" + piece
         starts_record = piece.endswith(b"\n")
+    parts = [chunk.partition(b"\n") for chunk in chunks]
+    sequences = [body.translate(None, b"\r\n ") for _title, _, body in parts]
+    everything = b"".join(sequences)
+    if everything.isascii() and (
+        everything.isalpha() or everything.translate(None, _RSTRIP_ONLY_WHITESPACE) == everything
+    ):  # the usual case, decided for all records at once
+        return [
+            (title.decode("utf-8").rstrip(), sequence.decode("ascii"))
+            for (title, _, _body), sequence in zip(parts, sequences)
+        ]
     records = []
-    for chunk in chunks:
-        title, _, body = chunk.partition(b"\n")
-        sequence = body.translate(None, b"\r\n ")
+    for chunk, sequence in zip(chunks, sequences):
         if not sequence.isascii() or (
             not sequence.isalpha() and sequence.translate(None, _RSTRIP_ONLY_WHITESPACE) != sequence
         ):
-            text = (b">" + chunk).decode("utf-8")
-            records.extend(SimpleFastaParser(io.StringIO(text)))
-            continue
-        records.append((title.decode("utf-8").rstrip(), sequence.decode("ascii")))
+            records.extend(SimpleFastaParser(io.StringIO((b">" + chunk).decode("utf-8"))))
+        else:
+            title = chunk.partition(b"\n")[0]
+            records.append((title.decode("utf-8").rstrip(), sequence.decode("ascii")))
     return records
 
 
 def _parse_fasta(path: Path, data: bytes) -> list[tuple]:
-    rows = []
-    for title, sequence in fasta_records(data):
-        record_id = title.split(None, 1)[0] if title.strip() else ""
-        rows.append(_record_row(path, "fasta", record_id, title, sequence, []))
-    return rows
+    source = str(path)
+    return [
+        (source, (title.split(None, 1) or [""])[0], title, sequence, [], "fasta")
+        for title, sequence in fasta_records(data)
+    ]
 
 
 def _parse_fastq(path: Path, text: str) -> list[tuple]:

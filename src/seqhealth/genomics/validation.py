@@ -118,22 +118,26 @@ def _cds_problem(cds_parts, length: int) -> str | None:
     return None
 
 
-def validate_dna_records(raw_df: pd.DataFrame):
-    """``(clean_df, quarantine_df, report)``; clean_df = kept raw rows + ``tokens`` and ``length``."""
-    log = QuarantineLog("dna")
-    sequences = raw_df["sequence"].tolist()
-    token_arrays, first_bad, lower_counts, ambiguous_counts = _encode_all(sequences)
-    source_files = raw_df["source_file"].tolist()
-    record_ids = [str(record_id) for record_id in raw_df["record_id"].tolist()]
-    cds_column = raw_df["cds_parts"].tolist()
+def _all_clean(record_ids, lengths, first_bad, cds_column) -> bool:
+    """True when no record can be quarantined: checked with C-level passes, no per-record branch."""
+    return (
+        first_bad.count(None) == len(first_bad)
+        and min(lengths, default=1) > 0
+        and all(record_id.strip() for record_id in record_ids)
+        and len(set(record_ids)) == len(record_ids)
+        and not any(_cds_problem(cds, length) for cds, length in zip(cds_column, lengths) if cds)
+    )
 
+
+def _screen_records(log, source_files, record_ids, lengths, first_bad, cds_column) -> list[int]:
+    """Positions of the records to keep; one quarantine row (first reason) for each other one."""
     kept_positions: list[int] = []
     first_seen: dict[str, str] = {}  # record id -> file of the occurrence that was kept
-    for i, (source, record_id, sequence) in enumerate(zip(source_files, record_ids, sequences)):
+    for i, (source, record_id, length) in enumerate(zip(source_files, record_ids, lengths)):
         if not record_id.strip():
             log.add(source, f"#{i + 1}", "record_id", "empty record id (header has no identifier)")
             continue
-        if len(sequence) == 0:
+        if length == 0:
             log.add(source, record_id, "sequence", "empty sequence (record has no bases)")
             continue
         if first_bad[i] is not None:
@@ -154,12 +158,32 @@ def validate_dna_records(raw_df: pd.DataFrame):
                 f"duplicate record id (first occurrence kept, in {first_seen[record_id]})",
             )
             continue
-        problem = _cds_problem(cds_column[i], len(sequence)) if cds_column[i] else None
+        problem = _cds_problem(cds_column[i], length) if cds_column[i] else None
         if problem:
             log.add(source, record_id, "cds_parts", problem)
             continue
         first_seen[record_id] = source
         kept_positions.append(i)
+
+    return kept_positions
+
+
+def validate_dna_records(raw_df: pd.DataFrame):
+    """``(clean_df, quarantine_df, report)``; clean_df = kept raw rows + ``tokens`` and ``length``."""
+    log = QuarantineLog("dna")
+    sequences = raw_df["sequence"].tolist()
+    token_arrays, first_bad, lower_counts, ambiguous_counts = _encode_all(sequences)
+    source_files = raw_df["source_file"].tolist()
+    record_ids = [str(record_id) for record_id in raw_df["record_id"].tolist()]
+    cds_column = raw_df["cds_parts"].tolist()
+
+    lengths_all = [len(sequence) for sequence in sequences]
+    if _all_clean(record_ids, lengths_all, first_bad, cds_column):
+        kept_positions = list(range(len(sequences)))  # nothing to quarantine: skip the slow path
+    else:
+        kept_positions = _screen_records(
+            log, source_files, record_ids, lengths_all, first_bad, cds_column
+        )
 
     if len(kept_positions) == len(raw_df):  # the usual case: no row selection needed
         clean = raw_df.reset_index(drop=True)
@@ -170,7 +194,7 @@ def validate_dna_records(raw_df: pd.DataFrame):
     for slot, i in enumerate(kept_positions):
         kept_tokens[slot] = token_arrays[i]
     clean["tokens"] = kept_tokens
-    lengths = np.array([len(sequences[i]) for i in kept_positions], dtype=np.int64)
+    lengths = np.array([lengths_all[i] for i in kept_positions], dtype=np.int64)
     clean["length"] = lengths
     quarantine = log.to_frame() if log.rows else _EMPTY_QUARANTINE.copy()
     kept_lower = lower_counts[kept_positions] if kept_positions else np.zeros(0)
