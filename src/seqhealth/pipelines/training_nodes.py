@@ -1,0 +1,16 @@
+"""Nodes shared by the four task pipelines (training is the same code for every task)."""
+
+from __future__ import annotations
+
+from seqhealth.genomics.validation import validate_dna_records
+from seqhealth.tasks.fit import fit_sequence_model, resolve_train_config
+
+
+def validate_sequences(raw_records):
+    """Quarantine bad DNA records; returns ``(records, quarantine, ingest_report)``."""
+    return validate_dna_records(raw_records)
+
+
+def train_sequence_model(model_input: dict, model_params: dict, shared_train: dict, task_train: dict | None):
+    """Train with the shared ``train`` group overridden by the task's ``<task>.train`` keys."""
+    return fit_sequence_model(model_input, model_params, resolve_train_config(shared_train, task_train))

@@ -1,0 +1,45 @@
+"""Pieces every task's evaluation shares: thresholds, baselines and the metrics file layout."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import matthews_corrcoef
+
+from seqhealth.models.metrics import binary_metrics
+
+
+def best_mcc_threshold(y_true: np.ndarray, prob: np.ndarray) -> float:
+    """Threshold maximising MCC, chosen on VALIDATION predictions (never on test)."""
+    if len(np.unique(y_true)) < 2:
+        return 0.5
+    candidates = np.unique(np.quantile(prob, np.linspace(0.02, 0.98, 49)))
+    scores = [matthews_corrcoef(y_true, prob >= t) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def prevalence_baseline(y_train: np.ndarray, y_test: np.ndarray) -> dict:
+    """What a model that always predicts the training prevalence scores on test."""
+    prevalence = float(np.mean(y_train))
+    constant = np.full(len(y_test), prevalence, dtype=np.float64)
+    baseline = binary_metrics(y_test, constant, threshold=0.5)
+    baseline["prevalence"] = prevalence
+    return baseline
+
+
+def metrics_document(task: str, model_input: dict, bundle: dict, test: dict, **extra) -> dict:
+    """The layout of ``data/08_reporting/<task>/metrics.json``."""
+    splits = model_input["splits"]
+    return {
+        "task": task,
+        "n_train": len(splits["train"]),
+        "n_val": len(splits["val"]),
+        "n_test": len(splits["test"]),
+        "best_epoch": int(bundle["best_epoch"]),
+        "test": {k: _finite(v) for k, v in test.items()},
+        **extra,
+    }
+
+
+def _finite(value):
+    value = float(value)
+    return value if np.isfinite(value) else None

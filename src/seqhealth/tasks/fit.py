@@ -1,0 +1,169 @@
+"""Train a ``SequenceModel`` on a task's model input and predict with the result.
+
+The trained model travels as a *bundle*: a plain dict of hyper-parameters, a CPU state dict and
+the task's preprocessing (encoding, normalisation statistics fitted on train). A bundle is
+picklable, has no reference to a Trainer or device, and is what the catalog, MLflow pyfunc and
+batch prediction load.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+
+from seqhealth.batching.collate import pad_collate
+from seqhealth.batching.datamodule import SequenceDataModule
+from seqhealth.batching.dataset import SequenceDataset
+from seqhealth.batching.sampler import BucketBatchSampler
+from seqhealth.models.module import SequenceModel
+from seqhealth.models.training import TRAIN_DEFAULTS, build_trainer
+from seqhealth.tasks.fingerprint import hash_config
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_train_config(shared: dict, override: dict | None = None) -> dict:
+    """The shared ``train`` group with a task's own ``<task>.train`` keys on top."""
+    config = copy.deepcopy(dict(shared))
+    config.update(dict(override or {}))
+    return config
+
+
+def model_hparams(model_input: dict, model_params: dict) -> dict:
+    """Hyper-parameters of ``SequenceModel``: the task's shape plus the tunable model params."""
+    hparams = {
+        "task_kind": model_input["task_kind"],
+        "n_classes": model_input["n_classes"],
+        "input_kind": model_input["input_kind"],
+        "causal": model_input.get("causal", False),
+        "pos_weight": model_input.get("pos_weight"),
+        "class_weights": model_input.get("class_weights"),
+    }
+    if model_input["input_kind"] == "tokens":
+        hparams["vocab_size"] = int(model_input["input_size"])
+    else:
+        hparams["input_size"] = int(model_input["input_size"])
+    hparams.update(dict(model_params))
+    return hparams
+
+
+class EpochHistory(pl.Callback):
+    """Keeps every epoch's logged train/val metrics in memory (rank 0 reads them back)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        row = {"epoch": int(trainer.current_epoch)}
+        for key, value in trainer.callback_metrics.items():
+            if key.startswith(("train_", "val_")):
+                row[key] = float(value)
+        self.rows.append(row)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # train_* epoch aggregates are only final after the training epoch ends, which Lightning
+        # runs after validation; patch them into this epoch's row.
+        if self.rows and self.rows[-1]["epoch"] == trainer.current_epoch:
+            for key, value in trainer.callback_metrics.items():
+                if key.startswith("train_"):
+                    self.rows[-1][key] = float(value)
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.rows = list(state_dict.get("rows", []))
+
+
+def checkpoint_dir_for(model_input: dict, hparams: dict, train_cfg: dict) -> Path:
+    """Checkpoints live under a key of data fingerprint + configuration, so a rerun of the same
+    training finds its own checkpoints and a changed configuration starts fresh."""
+    run_key = hash_config(
+        {
+            "data": model_input["fingerprint"],
+            "hparams": hparams,
+            "train": {k: v for k, v in train_cfg.items() if k not in ("enable_progress_bar", "num_workers")},
+        }
+    )[:12]
+    return Path(train_cfg.get("checkpoint_dir", "data/06_models/checkpoints")) / model_input["task"] / run_key
+
+
+def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, logger_=None):
+    """Fit on ``train``, early-stop on ``val``; returns ``(bundle, history)`` from the best epoch."""
+    torch.set_flush_denormal(True)
+    pl.seed_everything(int(train_cfg.get("seed", 42)), workers=True)
+    hparams = model_hparams(model_input, model_params)
+    splits = model_input["splits"]
+    datamodule = SequenceDataModule(
+        train=SequenceDataset(splits["train"]),
+        val=SequenceDataset(splits["val"]),
+        test=SequenceDataset(splits["test"]),
+        batch_size=int(train_cfg.get("batch_size", 32)),
+        max_tokens=train_cfg.get("max_tokens"),
+        num_workers=int(train_cfg.get("num_workers", 0)),
+        seed=int(train_cfg.get("seed", 42)),
+    )
+    model = SequenceModel(**hparams)
+    history = EpochHistory()
+    ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
+    trainer_cfg = {k: v for k, v in train_cfg.items() if k in TRAIN_DEFAULTS}
+    trainer = build_trainer(trainer_cfg, callbacks=[history], logger=logger_, default_root_dir=str(ckpt_dir))
+    trainer.fit(model, datamodule=datamodule)
+    best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best_path:
+        state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
+        model.load_state_dict(state)
+    monitor = trainer.checkpoint_callback.monitor if trainer.checkpoint_callback else None
+    best_epoch = _best_epoch(history.rows, monitor, train_cfg.get("monitor_mode", "max"))
+    bundle = {
+        "task": model_input["task"],
+        "hparams": hparams,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "preprocessing": model_input.get("preprocessing", {}),
+        "class_names": model_input.get("class_names"),
+        "best_epoch": best_epoch,
+        "data_fingerprint": model_input["fingerprint"],
+    }
+    return bundle, history.rows
+
+
+def _best_epoch(rows: list[dict], monitor: str | None, mode: str) -> int:
+    scored = [(row[monitor], row["epoch"]) for row in rows if monitor and monitor in row]
+    if not scored:
+        return int(rows[-1]["epoch"]) if rows else 0
+    pick = max if mode == "max" else min
+    return int(pick(scored)[1])
+
+
+def load_model(bundle: dict) -> SequenceModel:
+    """Rebuild the LightningModule from a bundle, on CPU, in eval mode."""
+    model = SequenceModel(**bundle["hparams"])
+    model.load_state_dict(bundle["state_dict"])
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_samples(bundle_or_model, samples: list[dict], max_tokens: int = 65536) -> list[np.ndarray]:
+    """Probabilities for each sample, in input order, cut to each sample's own length.
+
+    Batches are length-bucketed (no shuffle) so little time is spent on padding.
+    Binary tasks give ``[T]`` (tagging) or scalar; multiclass gives ``[K]`` per sequence.
+    """
+    model = load_model(bundle_or_model) if isinstance(bundle_or_model, dict) else bundle_or_model
+    model.eval()
+    dataset = SequenceDataset(samples)
+    sampler = BucketBatchSampler(dataset.lengths, max_tokens=max_tokens, shuffle=False)
+    out: list[np.ndarray | None] = [None] * len(samples)
+    for batch_indices in sampler:
+        batch = pad_collate([dataset[i] for i in batch_indices])
+        probs = model.predict_step(batch, 0)
+        for i, prob in zip(batch_indices, probs):
+            out[i] = prob
+    return out  # type: ignore[return-value]
