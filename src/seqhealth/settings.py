@@ -45,5 +45,7 @@ CONFIG_LOADER_ARGS = {
 }
 
 from seqhealth.hooks import NodeRunCounterHooks  # noqa: E402  (hooks need the settings above)
+from seqhealth.tracking.hooks import TaskRunHooks  # noqa: E402
 
-HOOKS = (NodeRunCounterHooks(),)
+# TaskRunHooks: one nested MLflow run per task inside kedro-mlflow's run (tracking/hooks.py).
+HOOKS = (NodeRunCounterHooks(), TaskRunHooks())

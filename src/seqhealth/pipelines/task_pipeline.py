@@ -10,10 +10,11 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from seqhealth.pipelines.training_nodes import train_sequence_model
+from seqhealth.tracking.registry import register_trained_model
 
 
 def training_nodes(evaluate_func) -> list[Node]:
-    """Train + evaluate nodes; inputs ``model_input`` and ``params:model`` come from the task."""
+    """Train + evaluate + register nodes; inputs ``model_input`` and ``params:model`` come from the task."""
     return [
         Node(
             train_sequence_model,
@@ -28,6 +29,15 @@ def training_nodes(evaluate_func) -> list[Node]:
             outputs=["metrics", "test_predictions", "plots"],
             name="evaluate_on_test_split",
             tags=["evaluation"],
+        ),
+        # Logs the raw-input pyfunc into the task's MLflow run and registers it as
+        # seqhealth-<task> (alias challenger; the first version is also champion).
+        Node(
+            register_trained_model,
+            inputs=["model", "metrics"],
+            outputs="registration",
+            name="log_and_register_model",
+            tags=["tracking"],
         ),
     ]
 

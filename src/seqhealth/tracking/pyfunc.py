@@ -1,0 +1,149 @@
+"""The MLflow pyfunc: RAW table in, predictions out (``tracking.predictors`` does the work).
+
+The only artifact is the model bundle (a pickle of hyper-parameters, CPU weights and the
+preprocessing fitted on train), so encoding and normalisation travel with the model and the
+sequence length stays free (unlike ``mlflow.pytorch.log_model``'s torch.export, which freezes it).
+
+Why not kedro-mlflow's ``pipeline_ml_factory``/``KedroPipelineModel``: it logs one model per
+``kedro run`` at ``after_pipeline_run`` into the session's run and replays a Kedro inference
+pipeline (a runner per request); we need one model per task (four per default run, each in its
+task's own run), registered with aliases right after training, and preprocessing that is plain
+code plus statistics already stored in the bundle.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.types.schema import AnyType, ColSpec, Schema
+
+from seqhealth.tracking.predictors import RawPredictor, task_of
+from seqhealth.tracking.raw_inputs import DEFAULT_LIMITS, RawInputError
+
+BUNDLE_ARTIFACT = "bundle"
+REQUIREMENT_PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "biopython", "mlflow")
+
+
+class SeqhealthPyfunc(mlflow.pyfunc.PythonModel):
+    """``predict(DataFrame) -> DataFrame``; bad input raises ``INVALID_PARAMETER_VALUE`` (HTTP 400)."""
+
+    def __init__(self, limits: dict | None = None):
+        self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self._predictor: RawPredictor | None = None
+
+    def load_context(self, context) -> None:
+        with open(context.artifacts[BUNDLE_ARTIFACT], "rb") as handle:
+            bundle = pickle.load(handle)
+        self._predictor = RawPredictor(bundle, self.limits)
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        if self._predictor is None:
+            self.load_context(context)
+        try:
+            return self._predictor.predict(_as_frame(model_input))
+        except RawInputError as error:
+            raise MlflowException(f"invalid input: {error}", error_code=INVALID_PARAMETER_VALUE) from None
+
+    def __getstate__(self):
+        # Only the limits are pickled into the model; the weights come from the artifact.
+        return {"limits": self.limits, "_predictor": None}
+
+
+def _as_frame(model_input) -> pd.DataFrame:
+    if isinstance(model_input, pd.DataFrame):
+        return model_input
+    try:
+        return pd.DataFrame(model_input)
+    except (ValueError, TypeError) as error:
+        raise RawInputError(f"input is not a table: {error}") from None
+
+
+# --------------------------------------------------------------------- signature / example
+def input_schema(task: str) -> Schema:
+    """Optional columns where the format has alternatives; ``any`` where values may be text or numbers."""
+    if task.startswith("dna"):
+        return Schema(
+            [
+                ColSpec("string", "id", required=False),
+                ColSpec("string", "sequence", required=False),
+                ColSpec("string", "fasta", required=False),
+            ]
+        )
+    return Schema(
+        [
+            ColSpec("string", "patient_id"),
+            ColSpec(AnyType(), "time"),
+            ColSpec("string", "variable"),
+            ColSpec(AnyType(), "value"),
+        ]
+    )
+
+
+def example_input(bundle: dict, seed: int = 0) -> pd.DataFrame:
+    """A small SYNTHETIC request (never patient data) in the model's raw format."""
+    rng = np.random.default_rng(seed)
+    task = task_of(bundle)
+    if task.startswith("dna"):
+        bases = np.frombuffer(b"ACGT", dtype=np.uint8)
+        sequences = [rng.choice(bases, size=n).tobytes().decode() for n in (300, 180)]
+        return pd.DataFrame({"id": ["example-1", "example-2"], "sequence": sequences})
+    # Mid-range values of a few always-measured variables, hourly for 6 h.
+    variables = [v for v in ("HR", "Temp", "Age", "MAP", "RespRate", "Resp") if v in bundle["preprocessing"]["variables"]]
+    centre = {"HR": 85.0, "Temp": 37.0, "Age": 60.0, "MAP": 80.0, "RespRate": 18.0, "Resp": 18.0}
+    rows = [
+        {"patient_id": "example-1", "time": float(hour), "variable": name,
+         "value": round(centre[name] + float(rng.normal(0, 1)), 2)}
+        for hour in range(1, 7) for name in variables
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def output_schema(bundle: dict) -> Schema:
+    task = task_of(bundle)
+    if task == "dna_coding":
+        return Schema([ColSpec("string", "id"), ColSpec("long", "position"), ColSpec("double", "coding_probability")])
+    if task == "dna_classify":
+        probs = [ColSpec("double", f"p_{name}") for name in bundle["class_names"]]
+        return Schema([ColSpec("string", "id"), ColSpec("string", "predicted"), *probs])
+    if task == "vitals_mortality":
+        return Schema([ColSpec("string", "patient_id"), ColSpec("double", "risk")])
+    return Schema([ColSpec("string", "patient_id"), ColSpec("double", "time"), ColSpec("double", "risk")])
+
+
+def pip_requirements() -> list[str]:
+    """Pinned to what trained the model; given explicitly so MLflow does not spend seconds
+    re-importing the model in a subprocess to guess them."""
+    pins = []
+    for package in REQUIREMENT_PACKAGES:
+        try:
+            pins.append(f"{package}=={version(package)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def log_pyfunc(bundle: dict, name: str = "model", limits: dict | None = None, **log_model_kwargs):
+    """Log ``bundle`` as a raw-input pyfunc in the ACTIVE run; returns MLflow's ``ModelInfo``."""
+    task = task_of(bundle)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle_path = Path(tmp) / "bundle.pkl"
+        with open(bundle_path, "wb") as handle:
+            pickle.dump(bundle, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=SeqhealthPyfunc(limits),
+            artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
+            signature=ModelSignature(inputs=input_schema(task), outputs=output_schema(bundle)),
+            input_example=example_input(bundle),
+            pip_requirements=pip_requirements(),
+            **log_model_kwargs,
+        )
