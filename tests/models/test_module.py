@@ -98,3 +98,21 @@ def test_tiny_fit_lowers_loss(tmp_path, task_kind, n_classes):
         assert [len(p) for p in predictions] == lengths
     else:
         assert all(p.shape == (3,) and abs(p.sum() - 1) < 1e-5 for p in predictions)
+
+
+def test_build_trainer_reads_train_group(tmp_path):
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    cfg = {"accelerator": "cpu", "devices": 1, "max_epochs": 2, "monitor": "val_auroc",
+           "monitor_mode": "max", "early_stopping_patience": 3, "batch_size": 8}
+    trainer = build_trainer(cfg, callbacks=[], default_root_dir=tmp_path)
+    kinds = {type(c) for c in trainer.callbacks}
+    assert {EarlyStopping, ModelCheckpoint} <= kinds and LearningRateMonitor not in kinds
+    assert trainer.checkpoint_callback.monitor == "val_auroc"
+    assert trainer.max_epochs == 2
+    with_logger = build_trainer(cfg, callbacks=[], logger=CSVLogger(tmp_path),
+                                default_root_dir=tmp_path)
+    assert LearningRateMonitor in {type(c) for c in with_logger.callbacks}
+    with pytest.raises(ValueError, match="monitor_mode"):
+        build_trainer({**cfg, "monitor_mode": "up"}, callbacks=[])

@@ -54,7 +54,7 @@ class SequenceDataModule(pl.LightningDataModule):
         self.pool_size_batches = pool_size_batches
 
     def _world(self) -> tuple[int | None, int | None]:
-        trainer = getattr(self, "_trainer", None)
+        trainer = self.trainer  # set by Lightning when the data module is attached
         if trainer is None:
             return None, None  # standalone use: the sampler asks torch.distributed
         return trainer.world_size, trainer.global_rank

@@ -33,14 +33,13 @@ def build_trainer(train_cfg: dict, callbacks: list | None = None, logger=None,
                   default_root_dir: str | Path = "data/06_models/lightning") -> pl.Trainer:
     """A Trainer with early stopping, best+last checkpoints and (with a logger) LR monitoring.
 
+    Keys read (others ignored): see ``TRAIN_DEFAULTS``.
     ``use_distributed_sampler=False`` because ``SequenceDataModule`` shards its own batches.
     Also seeds everything and turns on flush-to-zero for denormals (8x faster LSTMs on CPU).
     """
-    unknown = set(train_cfg) - set(TRAIN_DEFAULTS)
-    if unknown:
-        raise ValueError(f"build_trainer: unknown train parameters {sorted(unknown)}; "
-                         f"known: {sorted(TRAIN_DEFAULTS)}")
-    cfg = {**TRAIN_DEFAULTS, **train_cfg}
+    # The shared ``train`` group also holds keys for the data module and the model
+    # (batch_size, lr, ...): only the Trainer's keys are read here.
+    cfg = {**TRAIN_DEFAULTS, **{k: v for k, v in train_cfg.items() if k in TRAIN_DEFAULTS}}
     if cfg["monitor_mode"] not in ("min", "max"):
         raise ValueError(f"train.monitor_mode must be 'min' or 'max', got {cfg['monitor_mode']!r}")
     torch.set_flush_denormal(True)
