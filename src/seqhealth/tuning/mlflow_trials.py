@@ -1,0 +1,100 @@
+"""Each Optuna trial as an MLflow run nested under the tuning run.
+
+Uses ``MlflowClient`` with explicit run ids (never the fluent active-run stack), so it works the
+same in the Kedro process and in worker processes, and never disturbs kedro-mlflow's own run.
+Writes are retried briefly: several workers share one SQLite tracking database by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from mlflow.entities import Metric, Param, RunStatus
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+logger = logging.getLogger(__name__)
+
+STATE_TAG = "optuna.state"  # running | complete | pruned | failed
+_RUN_STATUS = {"complete": "FINISHED", "pruned": "FINISHED", "failed": "FAILED"}
+
+
+def _retry(call, *args, attempts: int = 6, **kwargs):
+    """SQLite allows one writer at a time; a concurrent worker's write shows up as 'locked'."""
+    for attempt in range(attempts):
+        try:
+            return call(*args, **kwargs)
+        except Exception as err:  # MlflowException wraps the SQLAlchemy OperationalError
+            if "locked" not in str(err).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    return None  # pragma: no cover
+
+
+class TrialTracker:
+    """Creates, fills and closes the MLflow run of each trial under ``parent_run_id``."""
+
+    def __init__(self, tracking_uri: str, parent_run_id: str, study_name: str):
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        self.tracking_uri = tracking_uri
+        self.parent_run_id = parent_run_id
+        self.study_name = study_name
+        self.experiment_id = _retry(self.client.get_run, parent_run_id).info.experiment_id
+
+    def start(self, trial_number: int, params: dict) -> str:
+        run = _retry(
+            self.client.create_run,
+            self.experiment_id,
+            tags={
+                MLFLOW_PARENT_RUN_ID: self.parent_run_id,
+                MLFLOW_RUN_NAME: f"trial-{trial_number:04d}",
+                "optuna.study_name": self.study_name,
+                "optuna.trial_number": str(trial_number),
+                STATE_TAG: "running",
+            },
+        )
+        run_id = run.info.run_id
+        _retry(self.client.log_batch, run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
+        return run_id
+
+    def log_epoch(self, run_id: str, metrics: dict[str, float], epoch: int) -> None:
+        now = int(time.time() * 1000)
+        _retry(self.client.log_batch, run_id,
+               metrics=[Metric(k, float(v), now, int(epoch)) for k, v in sorted(metrics.items())])
+
+    def finish(self, run_id: str, state: str, value: float | None = None, error: str | None = None) -> None:
+        finish_run(self.client, run_id, state, value, error)
+
+
+def finish_run(client: MlflowClient, run_id: str, state: str, value: float | None = None,
+               error: str | None = None) -> None:
+    """Final objective value, ``optuna.state`` tag and MLflow status of a trial's run."""
+    if value is not None:
+        _retry(client.log_metric, run_id, "objective", float(value))
+    _retry(client.set_tag, run_id, STATE_TAG, state)
+    if error:
+        _retry(client.set_tag, run_id, "optuna.error", error[:4000])
+    _retry(client.set_terminated, run_id, _RUN_STATUS[state])
+
+
+def close_if_running(tracking_uri: str, run_id: str, reason: str) -> bool:
+    """Close the run of a trial whose process died (it was left RUNNING in MLflow)."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    try:
+        run = _retry(client.get_run, run_id)
+    except Exception as err:  # the run lives in another tracking store
+        logger.warning("cannot reach MLflow run %s to close it: %s", run_id, err)
+        return False
+    if run.info.status != RunStatus.to_string(RunStatus.RUNNING):
+        return False
+    finish_run(client, run_id, "failed", error=reason)
+    return True
+
+
+def tracker_or_none(tracking_uri: str | None, parent_run_id: str | None, study_name: str) -> TrialTracker | None:
+    """A tracker when there is a tuning run to nest under; otherwise trials are not logged to MLflow."""
+    if not tracking_uri or not parent_run_id:
+        logger.warning("no MLflow tuning run given: trials of %s are recorded in Optuna only", study_name)
+        return None
+    return TrialTracker(tracking_uri, parent_run_id, study_name)
