@@ -35,7 +35,7 @@ def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict:
-    """auroc, auprc, mcc, f1 (at ``threshold``), brier, sens_at_spec90, prevalence, n."""
+    """auroc, auprc, mcc, f1 (at ``threshold``), brier, sens_at_90_spec, prevalence, n."""
     y, p = np.asarray(y).astype(int).ravel(), np.asarray(p, dtype=float).ravel()
     if len(y) != len(p):
         raise ValueError(f"binary_metrics: {len(y)} labels but {len(p)} probabilities")
@@ -47,7 +47,7 @@ def binary_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict
         "mcc": float(matthews_corrcoef(y, predicted)),
         "f1": float(f1_score(y, predicted, zero_division=0)),
         "brier": float(brier_score_loss(y, p)),
-        "sens_at_spec90": sens_at_spec(y, p, 0.90) if both_classes else float("nan"),
+        "sens_at_90_spec": sens_at_spec(y, p, 0.90) if both_classes else float("nan"),
         "threshold": float(threshold),
         "prevalence": float(y.mean()) if len(y) else float("nan"),
         "n": int(len(y)),

@@ -21,14 +21,6 @@ from seqhealth.vitals.features import (
 from seqhealth.vitals.schema import P2012_FEATURES, PSV_FEATURES
 
 
-def _rename(metrics: dict) -> dict:
-    """The project's metric names (``sens_at_90_spec``) over the library's."""
-    out = dict(metrics)
-    if "sens_at_spec90" in out:
-        out["sens_at_90_spec"] = out.pop("sens_at_spec90")
-    return out
-
-
 def _vitals_model_input(task, sequences, labels_of, strata, params, variables, times, causal, task_kind):
     """Split patients, fit normalisation on train patients only, then build the samples."""
     patients = sorted(sequences)
@@ -99,9 +91,9 @@ def evaluate_mortality(bundle: dict, model_input: dict, history: list[dict]):
         "vitals_mortality",
         model_input,
         bundle,
-        _rename(binary_metrics(y, prob)),
+        binary_metrics(y, prob),
         unit="patient",
-        baseline=_rename(prevalence_baseline(train_y, y)),
+        baseline=prevalence_baseline(train_y, y),
         data_fingerprint=model_input["fingerprint"]["sha256"],
     )
     predictions = pd.DataFrame(
@@ -160,7 +152,7 @@ def evaluate_sepsis(bundle: dict, model_input: dict, history: list[dict]):
     probs = predict_samples(bundle, test)
     labels = [np.asarray(s["y"]) for s in test]
     hourly_y, hourly_p = np.concatenate(labels), np.concatenate(probs)
-    scores = _rename(binary_metrics(hourly_y, hourly_p, threshold=threshold))
+    scores = binary_metrics(hourly_y, hourly_p, threshold=threshold)
     patient_y = np.asarray([int(lab.max() > 0) for lab in labels])
     patient_p = np.asarray([float(p.max()) for p in probs])
     scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
@@ -174,7 +166,7 @@ def evaluate_sepsis(bundle: dict, model_input: dict, history: list[dict]):
         unit="hour",
         threshold=threshold,
         n_test_hours=int(len(hourly_y)),
-        baseline={**_rename(prevalence_baseline(train_y, hourly_y)), "utility": 0.0},
+        baseline={**prevalence_baseline(train_y, hourly_y), "utility": 0.0},
         data_fingerprint=model_input["fingerprint"]["sha256"],
     )
     predictions = pd.DataFrame(

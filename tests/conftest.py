@@ -1,0 +1,78 @@
+"""Fixtures shared by the whole suite: project copies, `kedro run` in a subprocess, shared data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def kedro_env(**extra: str) -> dict:
+    """Environment for a `kedro run` subprocess: no telemetry, wide logs, project-local MLflow."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(
+        {
+            "KEDRO_DISABLE_TELEMETRY": "true",
+            "COLUMNS": "200",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def make_project_copy(dest: Path, demo_data: bool = True) -> Path:
+    """A self-contained copy of the project (src must be a real folder: Kedro checks it)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "conf"):
+        shutil.copytree(REPO_ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__", "local"))
+    (dest / "conf" / "local").mkdir(exist_ok=True)
+    shutil.copy2(REPO_ROOT / "pyproject.toml", dest / "pyproject.toml")
+    (dest / "data").mkdir(exist_ok=True)
+    if demo_data:
+        subprocess.run(
+            [sys.executable, "-m", "seqhealth.demo_data", "--out", str(dest / "data" / "01_raw")],
+            check=True,
+            cwd=dest,
+            env=kedro_env(),
+            capture_output=True,
+        )
+    return dest
+
+
+def run_kedro(project: Path, *args: str, timeout: int = 1200, check: bool = True, **env_extra):
+    """`kedro run ARGS` in ``project``; on failure the log tail is in the assertion message."""
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", *args],
+        cwd=project,
+        env=kedro_env(**env_extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kedro run {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared real-data samples not present at {SHARED_DATA} (fresh clone)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """The default `kedro run` (all four tasks on demo data), once per test session."""
+    project = make_project_copy(tmp_path_factory.mktemp("default_run") / "seqhealth")
+    run_kedro(project)
+    return project
