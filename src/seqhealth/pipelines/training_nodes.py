@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seqhealth.genomics.validation import validate_dna_records
-from seqhealth.tasks.fit import fit_sequence_model, resolve_train_config
+from seqhealth.tasks.fit import resolve_train_config, train_model
 
 
 def validate_sequences(raw_records):
@@ -12,5 +12,8 @@ def validate_sequences(raw_records):
 
 
 def train_sequence_model(model_input: dict, model_params: dict, shared_train: dict, task_train: dict | None):
-    """Train with the shared ``train`` group overridden by the task's ``<task>.train`` keys."""
-    return fit_sequence_model(model_input, model_params, resolve_train_config(shared_train, task_train))
+    """Train with the shared ``train`` group overridden by the task's ``<task>.train`` keys.
+
+    One device trains in this process; ``train.devices > 1`` starts torchrun ranks and waits.
+    """
+    return train_model(model_input, model_params, resolve_train_config(shared_train, task_train))

@@ -35,6 +35,7 @@ def metrics_document(task: str, model_input: dict, bundle: dict, test: dict, **e
         "n_val": len(splits["val"]),
         "n_test": len(splits["test"]),
         "best_epoch": int(bundle["best_epoch"]),
+        "training": bundle.get("training", {}),
         "test": {k: _finite(v) for k, v in test.items()},
         **extra,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import shutil
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -23,6 +24,7 @@ from seqhealth.batching.sampler import BucketBatchSampler
 from seqhealth.models.module import SequenceModel
 from seqhealth.models.training import TRAIN_DEFAULTS, build_trainer
 from seqhealth.tasks.fingerprint import hash_config
+from seqhealth.tasks.launch import device_count, launch_training, needs_launch, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -89,33 +91,85 @@ def checkpoint_dir_for(model_input: dict, hparams: dict, train_cfg: dict) -> Pat
         {
             "data": model_input["fingerprint"],
             "hparams": hparams,
-            "train": {k: v for k, v in train_cfg.items() if k not in ("enable_progress_bar", "num_workers")},
+            "train": {
+                k: v for k, v in train_cfg.items() if k not in ("enable_progress_bar", "num_workers", "_resume_from")
+            },
         }
     )[:12]
     return Path(train_cfg.get("checkpoint_dir", "data/06_models/checkpoints")) / model_input["task"] / run_key
 
 
+COMPLETED_MARKER = "COMPLETED"
+
+
+def prepare_checkpoints(ckpt_dir: Path, resume: bool = True) -> Path | None:
+    """The checkpoint to resume from, or None to start fresh.
+
+    A run that was killed leaves ``last.ckpt`` without the ``COMPLETED`` marker: resume from it
+    (same data fingerprint and configuration, because both are in the folder name). A finished
+    run's folder is cleared, so a rerun trains afresh instead of silently doing nothing.
+    """
+    last = ckpt_dir / "checkpoints" / "last.ckpt"
+    if resume and last.exists() and not (ckpt_dir / COMPLETED_MARKER).exists():
+        return last
+    if ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    return None
+
+
+def train_model(model_input: dict, model_params: dict, train_cfg: dict, resume: bool = True):
+    """The training node's entry: in-process for one device, torchrun ranks for several."""
+    hparams = model_hparams(model_input, model_params)
+    ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
+    resume_from = prepare_checkpoints(ckpt_dir, resume)
+    if needs_launch(train_cfg):
+        return launch_training(model_input, model_params, {**train_cfg, "_resume_from": resume_from})
+    return fit_sequence_model(model_input, model_params, {**train_cfg, "_resume_from": resume_from})
+
+
+def _trainer_config(train_cfg: dict) -> dict:
+    """Trainer keys only; several processes always mean DDP (gloo on CPU, NCCL on GPU)."""
+    cfg = {k: v for k, v in train_cfg.items() if k in TRAIN_DEFAULTS}
+    if world_size(train_cfg) > 1:
+        cfg["devices"] = device_count(train_cfg)
+        if cfg.get("strategy", "auto") == "auto":
+            cfg["strategy"] = "ddp"
+    return cfg
+
+
 def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, logger_=None):
-    """Fit on ``train``, early-stop on ``val``; returns ``(bundle, history)`` from the best epoch."""
+    """Fit on ``train``, early-stop on ``val``; returns ``(bundle, history)`` from the best epoch.
+
+    ``train.batch_size`` / ``train.max_tokens`` are GLOBAL: under DDP each of the N ranks takes
+    1/N of it, so one and several processes see the same global batch size.
+    Runs in one process, or as one torchrun rank (see ``tasks.launch``).
+    """
     torch.set_flush_denormal(True)
     pl.seed_everything(int(train_cfg.get("seed", 42)), workers=True)
     hparams = model_hparams(model_input, model_params)
+    n_world = world_size(train_cfg)
+    max_tokens = train_cfg.get("max_tokens")
     splits = model_input["splits"]
     datamodule = SequenceDataModule(
         train=SequenceDataset(splits["train"]),
         val=SequenceDataset(splits["val"]),
         test=SequenceDataset(splits["test"]),
-        batch_size=int(train_cfg.get("batch_size", 32)),
-        max_tokens=train_cfg.get("max_tokens"),
+        batch_size=max(1, int(train_cfg.get("batch_size", 32)) // n_world),
+        max_tokens=max(1, int(max_tokens) // n_world) if max_tokens else None,
         num_workers=int(train_cfg.get("num_workers", 0)),
         seed=int(train_cfg.get("seed", 42)),
     )
     model = SequenceModel(**hparams)
     history = EpochHistory()
     ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
-    trainer_cfg = {k: v for k, v in train_cfg.items() if k in TRAIN_DEFAULTS}
-    trainer = build_trainer(trainer_cfg, callbacks=[history], logger=logger_, default_root_dir=str(ckpt_dir))
-    trainer.fit(model, datamodule=datamodule)
+    resume_from = train_cfg["_resume_from"] if "_resume_from" in train_cfg else prepare_checkpoints(ckpt_dir)
+    resumed_epoch = int(torch.load(resume_from, map_location="cpu", weights_only=False)["epoch"]) + 1 if resume_from else 0
+    if resume_from:
+        logger.info("Resuming training from %s (epoch %d)", resume_from, resumed_epoch)
+    trainer = build_trainer(_trainer_config(train_cfg), callbacks=[history], logger=logger_, default_root_dir=str(ckpt_dir))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=str(resume_from) if resume_from else None)
+    if trainer.is_global_zero:
+        (ckpt_dir / COMPLETED_MARKER).write_text("training finished\n")
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best_path:
         state = torch.load(best_path, map_location="cpu", weights_only=False)["state_dict"]
@@ -130,6 +184,11 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
         "class_names": model_input.get("class_names"),
         "best_epoch": best_epoch,
         "data_fingerprint": model_input["fingerprint"],
+        "training": {
+            "world_size": int(trainer.world_size),
+            "resumed_from_epoch": resumed_epoch,
+            "epochs_run": int(trainer.current_epoch),
+        },
     }
     return bundle, history.rows
 

@@ -1,0 +1,101 @@
+"""Multi-process training from inside ``kedro run`` without re-running the pipeline.
+
+Why torchrun: Lightning's default ``ddp`` launcher re-executes the *command line* in every extra
+rank, which under Kedro re-runs the whole ``kedro run`` per rank (measured: 6 node runs instead
+of 3, two MLflow runs; kedro issue #2049). ``ddp_spawn`` avoids that but re-imports slowly and
+cannot span nodes. Here the training node starts ``torchrun`` on this module: the ranks only
+train, rank 0 hands the result back through a file, and the node returns it to the catalog.
+Exactly one Kedro run exists, every node runs once, and only the parent process talks to the
+catalog and MLflow. The same entry point, started by torchrun/srun on every machine, is the
+multi-node path (README "Scaling out").
+
+    python -m torch.distributed.run --nproc_per_node=2 -m seqhealth.tasks.launch IN.pkl OUT.pkl
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def device_count(train_cfg: dict) -> int:
+    """Processes per machine that ``train.devices`` / ``train.accelerator`` ask for."""
+    devices = train_cfg.get("devices", 1)
+    if devices in (None, "auto", -1, "-1"):
+        import torch
+
+        accelerator = train_cfg.get("accelerator", "auto")
+        gpus = torch.cuda.device_count() if accelerator in ("auto", "gpu", "cuda") else 0
+        return max(gpus, 1)
+    if isinstance(devices, list | tuple):
+        return len(devices)
+    return int(devices)
+
+
+def world_size(train_cfg: dict) -> int:
+    return device_count(train_cfg) * int(train_cfg.get("num_nodes", 1))
+
+
+def inside_torchrun() -> bool:
+    """True in a process started by torchrun / torch.distributed (it sets LOCAL_RANK)."""
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def needs_launch(train_cfg: dict) -> bool:
+    """More than one process is wanted and we are the Kedro process, not one of the ranks."""
+    return world_size(train_cfg) > 1 and not inside_torchrun()
+
+
+def launch_training(model_input: dict, model_params: dict, train_cfg: dict, timeout_s: float | None = None):
+    """Run ``fit_sequence_model`` in ``device_count`` torchrun ranks; returns rank 0's result.
+
+    The hand-over files live in a private temporary folder (the one place a node does file
+    I/O of its own: torchrun ranks are separate processes and need the inputs on disk).
+    """
+    n_proc = device_count(train_cfg)
+    with tempfile.TemporaryDirectory(prefix="seqhealth-ddp-") as tmp:
+        in_path, out_path = Path(tmp) / "inputs.pkl", Path(tmp) / "result.pkl"
+        with open(in_path, "wb") as handle:
+            pickle.dump((model_input, model_params, train_cfg), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        command = [
+            sys.executable, "-m", "torch.distributed.run",
+            f"--nproc_per_node={n_proc}",
+            "--standalone",  # one machine: a private rendezvous on a free port
+            "-m", "seqhealth.tasks.launch", str(in_path), str(out_path),
+        ]  # fmt: skip
+        logger.info("Launching %d training processes: %s", n_proc, " ".join(command))
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_proc)))}
+        completed = subprocess.run(command, env=env, timeout=timeout_s, cwd=os.getcwd())
+        if completed.returncode != 0 or not out_path.exists():
+            raise RuntimeError(
+                f"distributed training failed (torchrun exit code {completed.returncode}); "
+                "the ranks' errors are in the log above"
+            )
+        with open(out_path, "rb") as handle:
+            return pickle.load(handle)
+
+
+def _rank_main(in_path: str, out_path: str) -> None:
+    """One torchrun rank: train; rank 0 writes ``(bundle, history)`` for the Kedro node."""
+    from seqhealth.tasks.fit import fit_sequence_model
+
+    logging.basicConfig(level=logging.INFO, format=f"[rank {os.environ.get('RANK', '?')}] %(message)s")
+    with open(in_path, "rb") as handle:
+        model_input, model_params, train_cfg = pickle.load(handle)
+    result = fit_sequence_model(model_input, model_params, train_cfg)
+    if int(os.environ.get("RANK", "0")) == 0:
+        tmp_path = out_path + ".partial"
+        with open(tmp_path, "wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp_path, out_path)  # the node never sees a half-written result
+
+
+if __name__ == "__main__":
+    _rank_main(*sys.argv[1:3])
