@@ -45,12 +45,14 @@ def make_storage(storage_url: str, heartbeat_interval_s: int = 10, grace_period_
     if not str(storage_url).startswith(("sqlite:", "postgresql", "mysql")):
         raise ValueError(f"tune.storage must be an RDB URL (sqlite:///..., postgresql+psycopg2://...), got {storage_url!r}")
     engine_kwargs = {"connect_args": {"timeout": 60}} if str(storage_url).startswith("sqlite:") else {"pool_pre_ping": True}
-    return optuna.storages.RDBStorage(
-        storage_url,
-        engine_kwargs=engine_kwargs,
-        heartbeat_interval=int(heartbeat_interval_s),
-        grace_period=int(grace_period_s),
-    )
+    with warnings.catch_warnings():  # heartbeats are "experimental" since Optuna 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            storage_url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=int(heartbeat_interval_s),
+            grace_period=int(grace_period_s),
+        )
 
 
 def open_study(storage_url: str, study_name: str, spec: dict | None = None) -> optuna.Study:
