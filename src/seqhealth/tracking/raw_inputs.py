@@ -62,6 +62,11 @@ def _present(series: pd.Series) -> pd.Series:
 def dna_records(frame: pd.DataFrame, limits: dict | None = None) -> tuple[list[str], list[str]]:
     """``(ids, sequences)`` from a ``sequence``/``id`` or a ``fasta`` table; upper-cased, checked."""
     limits = _limits(limits)
+    if isinstance(frame, pd.DataFrame) and not ({"sequence", "fasta"} & set(frame.columns)):
+        raise RawInputError(
+            "DNA input needs exactly one of the columns 'sequence' (optional 'id') or 'fasta'; "
+            f"got columns {list(frame.columns)}"
+        )
     _check_rows(frame, limits)
     has_sequence = "sequence" in frame.columns and _present(frame["sequence"]).any()
     has_fasta = "fasta" in frame.columns and _present(frame["fasta"]).any()

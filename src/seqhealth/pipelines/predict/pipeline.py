@@ -1,0 +1,31 @@
+"""``kedro run --pipeline predict --params "predict.task=<task>,predict.path=FILE_OR_DIR"``.
+
+Scores new raw files (training formats, labels optional) with ``models:/seqhealth-<task>@champion``
+and writes ``data/07_model_output/<task>/predictions.parquet``; quarantined records go to
+``data/08_reporting/predict/<task>/quarantine.csv``.
+"""
+
+from kedro.pipeline import Node, Pipeline
+
+from seqhealth.pipelines.predict.nodes import prepare_request, score_with_champion
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                prepare_request,
+                inputs="predict.raw_input",
+                outputs=["predict.request", "predict.quarantine", "predict.ingest_report"],
+                name="validate_raw_input",
+                tags=["predict", "ingestion"],
+            ),
+            Node(
+                score_with_champion,
+                inputs=["predict.request", "params:predict"],
+                outputs="predict.predictions",
+                name="score_with_champion",
+                tags=["predict"],
+            ),
+        ]
+    )

@@ -1,0 +1,107 @@
+"""The raw-input pyfunc logged to a real (SQLite) MLflow store predicts what the in-process
+model predicts on the samples the task code built, and refuses malformed tables clearly."""
+
+from __future__ import annotations
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from seqhealth.genomics.alphabet import decode
+from seqhealth.genomics.windows import cut_windows, stitch
+from seqhealth.tasks.dna import class_probabilities
+from seqhealth.tasks.fit import predict_samples
+from seqhealth.tracking.pyfunc import log_pyfunc
+from tests.tracking.conftest import long_request
+
+
+def _logged(bundle, limits=None):
+    with mlflow.start_run():
+        info = log_pyfunc(bundle, limits=limits)
+    return mlflow.pyfunc.load_model(info.model_uri)
+
+
+def test_dna_classify_round_trip(bundles, model_inputs, sqlite_tracking):
+    test = model_inputs["dna_classify"]["splits"]["test"]
+    model = _logged(bundles["dna_classify"])
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(len(test))], "sequence": [decode(s["x"]) for s in test]})
+    out = model.predict(frame)
+    expected = class_probabilities(bundles["dna_classify"], test)
+    names = bundles["dna_classify"]["class_names"]
+    assert list(out.columns) == ["id", "predicted", *[f"p_{n}" for n in names]]
+    assert out["id"].tolist() == frame["id"].tolist()
+    np.testing.assert_allclose(out[[f"p_{n}" for n in names]].to_numpy(), expected, atol=1e-5)
+    # The same records as FASTA text in one cell give the same answer.
+    fasta = "".join(f">{i} description\n{s[:60]}\n{s[60:]}\n" for i, s in zip(frame["id"], frame["sequence"]))
+    np.testing.assert_allclose(model.predict(pd.DataFrame({"fasta": [fasta]}))[f"p_{names[0]}"], out[f"p_{names[0]}"], atol=1e-6)
+
+
+def test_dna_coding_round_trip_stitches_windows(bundles, model_inputs, sqlite_tracking):
+    bundle = bundles["dna_coding"]
+    window, overlap = bundle["preprocessing"]["window"], bundle["preprocessing"]["overlap"]
+    tokens = np.concatenate([s["x"] for s in model_inputs["dna_coding"]["splits"]["test"]])[:1234]
+    starts = [a for a, _ in cut_windows(len(tokens), window, overlap)]
+    assert len(starts) > 3  # several overlapping windows are really stitched
+    samples = [{"x": tokens[a : a + window], "y": np.zeros(min(window, len(tokens) - a)), "length": min(window, len(tokens) - a)} for a in starts]
+    expected = stitch(starts, predict_samples(bundle, samples), len(tokens))
+    out = _logged(bundle).predict(pd.DataFrame({"sequence": [decode(tokens).lower()]}))
+    assert out["position"].tolist() == list(range(len(tokens)))
+    assert set(out["id"]) == {"0"}
+    np.testing.assert_allclose(out["coding_probability"], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("task", ["vitals_mortality", "vitals_sepsis"])
+def test_vitals_round_trip_applies_training_normalisation(task, bundles, model_inputs, sqlite_tracking):
+    model_input = model_inputs[task]
+    patients = model_input["patients"]["test"]
+    request = long_request(model_input["clean_long"], patients).sample(frac=1.0, random_state=0)  # any row order
+    out = _logged(bundles[task]).predict(request)
+    expected = predict_samples(bundles[task], model_input["splits"]["test"])
+    if task == "vitals_mortality":
+        assert out["patient_id"].tolist() == patients
+        np.testing.assert_allclose(out["risk"], np.ravel(expected), atol=1e-5)
+    else:
+        assert out["patient_id"].tolist() == list(np.repeat(patients, [len(p) for p in expected]))
+        np.testing.assert_allclose(out["risk"], np.concatenate(expected), atol=1e-5)
+        first = model_input["clean_long"].query("patient_id == @patients[0]")["time_h"].unique()
+        np.testing.assert_allclose(out.loc[out["patient_id"] == patients[0], "time"], np.sort(first))
+
+
+@pytest.fixture(scope="module")
+def strict_models(bundles, tmp_path_factory):
+    """Logged once for all malformed cases, with a small row limit."""
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path_factory.mktemp('strict') / 'mlflow.db'}")
+    mlflow.set_experiment("strict")
+    try:
+        return {task: _logged(bundles[task], limits={"max_rows": 10}) for task in ("dna_classify", "vitals_mortality")}
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def _vitals_frame():
+    return pd.DataFrame({"patient_id": ["a", "a", "b"], "time": ["00:00", "01:30", 2.0],
+                         "variable": ["HR", "HR", "Temp"], "value": [80, 82.5, 37.1]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("task", "frame", "message"),
+    [
+        ("dna_classify", pd.DataFrame({"seq": ["ACGT"]}), "exactly one of the columns 'sequence'"),
+        ("dna_classify", pd.DataFrame({"sequence": ["ACGTUU"]}), "invalid base 'U' at position 4"),
+        ("dna_classify", pd.DataFrame({"id": ["x"], "sequence": ["AC-GT"]}), "record 'x': invalid base '-' at position 2"),
+        ("dna_classify", pd.DataFrame({"sequence": ["ACGT"] * 11}), "more than the limit of 10"),
+        ("dna_classify", pd.DataFrame({"fasta": ["no header here"]}), "no FASTA record"),
+        ("vitals_mortality", _vitals_frame().drop(columns=["value"]), "missing inputs ['value']"),  # MLflow's schema check
+        ("vitals_mortality", _vitals_frame().assign(value=["80", "high", "37"]), "row 1: value 'high' of 'HR' is not a number"),
+        ("vitals_mortality", _vitals_frame().assign(time=["00:00", "yesterday", "1"]), "row 1: time 'yesterday'"),
+        ("vitals_mortality", _vitals_frame().assign(variable=["HR", "Pulse", "Temp"]), "unknown variables ['Pulse']"),
+        ("vitals_mortality", _vitals_frame().assign(value=[80, 900, 37]), "outside plausible range"),
+    ],
+)
+def test_malformed_input_is_refused_with_a_message(task, frame, message, strict_models):
+    with pytest.raises(MlflowException) as caught:
+        strict_models[task].predict(frame)
+    assert message in str(caught.value.message)
+    assert caught.value.get_http_status_code() == 400
