@@ -19,7 +19,7 @@ from pathlib import Path
 from optuna.trial import TrialState
 
 from seqhealth.tasks.fit import resolve_train_config
-from seqhealth.tuning.mlflow_trials import close_if_running
+from seqhealth.tuning.mlflow_trials import close_if_running, running_trial_runs
 from seqhealth.tuning.space import task_space
 from seqhealth.tuning.study import (
     MLFLOW_ATTR,
@@ -75,16 +75,20 @@ def build_spec(model_input: dict, tune_cfg: dict, task_params: dict, shared_trai
     }
 
 
-def close_stale_trial_runs(study, tracking_uri: str | None) -> list[int]:
-    """FAIL trials whose MLflow run is still RUNNING (their process was killed) get it closed."""
-    if not tracking_uri:
+def close_stale_trial_runs(study, tracking_uri: str | None, parent_run_id: str | None) -> list[int]:
+    """Close the MLflow runs a killed process left RUNNING for trials that are now FAIL.
+
+    Runs are found by their study tag, not by the trial's ``mlflow_run_id`` attribute: a process
+    killed between creating the run and recording its id leaves only the tag.
+    """
+    if not tracking_uri or not parent_run_id:
         return []
+    failed = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     closed = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
-        run_id = trial.user_attrs.get("mlflow_run_id")
-        if run_id and close_if_running(tracking_uri, run_id, "trial marked FAIL: its process stopped sending heartbeats"):
-            closed.append(trial.number)
-    return closed
+    for run_id, number in running_trial_runs(tracking_uri, parent_run_id, study.study_name):
+        if number in failed and close_if_running(tracking_uri, run_id, "trial marked FAIL: its process stopped sending heartbeats"):
+            closed.append(number)
+    return sorted(closed)
 
 
 def _spawn_workers(storage_url: str, study_name: str, model_input: dict, n_trials: int, n_workers: int,
@@ -116,23 +120,29 @@ def _spawn_workers(storage_url: str, study_name: str, model_input: dict, n_trial
                     process.wait(timeout=30)
 
 
-def run_study(model_input: dict, tune_cfg: dict, task_params: dict, shared_train: dict,
-              tracking_uri: str | None = None, parent_run_id: str | None = None) -> dict:
-    """Create/resume the study, run what is missing up to ``tune_cfg['n_trials']``, summarise."""
+def prepare_study(model_input: dict, tune_cfg: dict, task_params: dict, shared_train: dict,
+                  tracking_uri: str | None = None, parent_run_id: str | None = None):
+    """Create or load the task's study, store its spec and MLflow tuning run, fail stale trials."""
     task = tune_cfg["task"]
     if task not in TASKS:
         raise ValueError(f"tune.task must be one of {TASKS}, got {task!r}")
     if model_input.get("task") != task:
         raise ValueError(f"tune.task={task!r} but the model input is for task {model_input.get('task')!r}")
     spec = build_spec(model_input, tune_cfg, task_params, shared_train)
-    storage_url = str(tune_cfg["storage"])
-    study_name = study_name_for(task, spec["data_fingerprint"])
-    study = open_study(storage_url, study_name, spec)
+    study = open_study(str(tune_cfg["storage"]), study_name_for(task, spec["data_fingerprint"]), spec)
     study.set_user_attr(SPEC_ATTR, spec)
     if tracking_uri and parent_run_id:
         study.set_user_attr(MLFLOW_ATTR, {"tracking_uri": tracking_uri, "parent_run_id": parent_run_id})
     fail_stale_trials(study)
-    close_stale_trial_runs(study, tracking_uri)
+    close_stale_trial_runs(study, tracking_uri, parent_run_id)
+    return study
+
+
+def run_study(model_input: dict, tune_cfg: dict, task_params: dict, shared_train: dict,
+              tracking_uri: str | None = None, parent_run_id: str | None = None) -> dict:
+    """Create/resume the study, run what is missing up to ``tune_cfg['n_trials']``, summarise."""
+    study = prepare_study(model_input, tune_cfg, task_params, shared_train, tracking_uri, parent_run_id)
+    storage_url, study_name = str(tune_cfg["storage"]), study.study_name
     n_trials, n_workers = int(tune_cfg["n_trials"]), max(1, int(tune_cfg.get("n_workers", 1)))
     already = n_finished(study)
     logger.info("study %s in %s: %d of %d trials finished; running the rest with %d worker(s)",
@@ -150,7 +160,7 @@ def run_study(model_input: dict, tune_cfg: dict, task_params: dict, shared_train
                                         tune_cfg.get("timeout_s"), tracking_uri, parent_run_id)
             if any(exit_codes):
                 logger.error("tuning workers exited with %s (see their logs above)", exit_codes)
-    close_stale_trial_runs(study, tracking_uri)
+    close_stale_trial_runs(study, tracking_uri, parent_run_id)
     return study_summary(study, storage_url, n_trials, already, exit_codes)
 
 

@@ -92,6 +92,15 @@ def close_if_running(tracking_uri: str, run_id: str, reason: str) -> bool:
     return True
 
 
+def running_trial_runs(tracking_uri: str, parent_run_id: str, study_name: str) -> list[tuple[str, int]]:
+    """``(run_id, trial_number)`` of the study's trial runs still RUNNING in the tuning run's experiment."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment_id = _retry(client.get_run, parent_run_id).info.experiment_id
+    runs = _retry(client.search_runs, [experiment_id],
+                  filter_string=f"tags.`optuna.study_name` = '{study_name}' and attributes.status = 'RUNNING'")
+    return [(run.info.run_id, int(run.data.tags["optuna.trial_number"])) for run in runs]
+
+
 def tracker_or_none(tracking_uri: str | None, parent_run_id: str | None, study_name: str) -> TrialTracker | None:
     """A tracker when there is a tuning run to nest under; otherwise trials are not logged to MLflow."""
     if not tracking_uri or not parent_run_id:
