@@ -14,6 +14,7 @@ multi-node path (README "Scaling out").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -53,25 +54,64 @@ def needs_launch(train_cfg: dict) -> bool:
     return world_size(train_cfg) > 1 and not inside_torchrun()
 
 
-def launch_training(model_input: dict, model_params: dict, train_cfg: dict, timeout_s: float | None = None):
-    """Run ``fit_sequence_model`` in ``device_count`` torchrun ranks; returns rank 0's result.
+def torchrun_command(n_proc: int, num_nodes: int, in_path: Path, out_path: Path, node_rank: int = 0) -> list[str]:
+    """The torchrun command line for one machine of the job (also printed for other machines)."""
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={n_proc}"]
+    if num_nodes == 1:
+        command.append("--standalone")  # one machine: a private rendezvous on a free port
+    else:
+        endpoint = f"{os.environ['MASTER_ADDR']}:{os.environ.get('MASTER_PORT', '29500')}"
+        command += [
+            f"--nnodes={num_nodes}", f"--node_rank={node_rank}",
+            "--rdzv_backend=c10d", f"--rdzv_endpoint={endpoint}",
+            f"--rdzv_id={os.environ.get('SEQHEALTH_RDZV_ID', 'seqhealth')}",
+        ]  # fmt: skip
+    return [*command, "-m", "seqhealth.tasks.launch", str(in_path), str(out_path)]
 
-    The hand-over files live in a private temporary folder (the one place a node does file
-    I/O of its own: torchrun ranks are separate processes and need the inputs on disk).
+
+@contextlib.contextmanager
+def _handover_dir(num_nodes: int):
+    """A private temp folder on one machine; the shared ``SEQHEALTH_LAUNCH_DIR`` across machines
+    (a fixed place, so the other nodes' torchrun command can name the same files)."""
+    if num_nodes == 1:
+        with tempfile.TemporaryDirectory(prefix="seqhealth-ddp-") as tmp:
+            yield tmp
+        return
+    shared = Path(os.environ["SEQHEALTH_LAUNCH_DIR"])
+    shared.mkdir(parents=True, exist_ok=True)
+    (shared / "result.pkl").unlink(missing_ok=True)
+    yield str(shared)
+
+
+def launch_training(model_input: dict, model_params: dict, train_cfg: dict, timeout_s: float | None = None):
+    """Run ``fit_sequence_model`` in torchrun ranks; returns rank 0's ``(bundle, history)``.
+
+    One machine: a private temporary folder holds the hand-over files (the one place a node
+    does file I/O of its own: ranks are separate processes and need the inputs on disk).
+    Several machines (``train.num_nodes > 1``): the hand-over folder must be on a shared
+    filesystem (``SEQHEALTH_LAUNCH_DIR``) and ``MASTER_ADDR``/``MASTER_PORT`` name the
+    rendezvous; this machine is node 0 and the command for the others is logged.
     """
-    n_proc = device_count(train_cfg)
-    with tempfile.TemporaryDirectory(prefix="seqhealth-ddp-") as tmp:
+    n_proc, num_nodes = device_count(train_cfg), int(train_cfg.get("num_nodes", 1))
+    if num_nodes > 1 and not ("SEQHEALTH_LAUNCH_DIR" in os.environ and "MASTER_ADDR" in os.environ):
+        raise RuntimeError(
+            f"train.num_nodes={num_nodes} needs SEQHEALTH_LAUNCH_DIR (a folder on a filesystem all "
+            "nodes share) and MASTER_ADDR (this machine's address) in the environment; see README"
+        )
+    with _handover_dir(num_nodes) as tmp:
         in_path, out_path = Path(tmp) / "inputs.pkl", Path(tmp) / "result.pkl"
         with open(in_path, "wb") as handle:
             pickle.dump((model_input, model_params, train_cfg), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        command = [
-            sys.executable, "-m", "torch.distributed.run",
-            f"--nproc_per_node={n_proc}",
-            "--standalone",  # one machine: a private rendezvous on a free port
-            "-m", "seqhealth.tasks.launch", str(in_path), str(out_path),
-        ]  # fmt: skip
-        logger.info("Launching %d training processes: %s", n_proc, " ".join(command))
-        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_proc)))}
+        command = torchrun_command(n_proc, num_nodes, in_path, out_path)
+        logger.info("Launching %d x %d training processes: %s", num_nodes, n_proc, " ".join(command))
+        if num_nodes > 1:
+            logger.info(
+                "Start on every other node (NODE_RANK=1..%d): %s", num_nodes - 1,
+                " ".join(torchrun_command(n_proc, num_nodes, in_path, out_path, node_rank=1)).replace(
+                    "--node_rank=1", "--node_rank=$NODE_RANK"),
+            )  # fmt: skip
+        threads = max(1, (os.cpu_count() or 1) // n_proc)
+        env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
         completed = subprocess.run(command, env=env, timeout=timeout_s, cwd=os.getcwd())
         if completed.returncode != 0 or not out_path.exists():
             raise RuntimeError(
