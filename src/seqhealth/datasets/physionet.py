@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-from seqhealth.vitals.readers import read_2012_directory, read_2019_directory
+from seqhealth.vitals.readers import read_2012_directory, read_2019_directory, read_long_csv
 
 
 class _ReadOnlyDirectoryDataset(AbstractDataset):
@@ -30,7 +30,9 @@ class _ReadOnlyDirectoryDataset(AbstractDataset):
 
 
 class PhysioNet2012Dataset(_ReadOnlyDirectoryDataset):
-    """Directory with ``<RecordID>.txt`` files and ``Outcomes*.txt`` anywhere under it.
+    """Directory with ``<RecordID>.txt`` files and ``Outcomes*.txt`` anywhere under it, or a
+    plain long CSV file (``patient_id, time, variable, value``) plus an outcomes CSV
+    (``patient_id, label``) given as ``outcomes``.
 
     ``load()`` -> ``{"observations", "outcomes", "patients"}`` (see ``read_2012_directory``)::
 
@@ -39,7 +41,17 @@ class PhysioNet2012Dataset(_ReadOnlyDirectoryDataset):
           path: data/01_raw/vitals_mortality
     """
 
+    def __init__(self, path: str, outcomes: str | None = None, metadata: dict[str, Any] | None = None):
+        super().__init__(path, metadata)
+        # "null"/"" arrive as strings from a runtime_params default in the catalog.
+        self._outcomes = Path(outcomes) if outcomes not in (None, "", "null", "None") else None
+
+    def _exists(self) -> bool:
+        return self._path.exists()
+
     def load(self) -> dict[str, pd.DataFrame]:
+        if self._path.is_file():
+            return read_long_csv(self._path, self._outcomes)
         return read_2012_directory(self._path)
 
 
