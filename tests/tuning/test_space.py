@@ -75,3 +75,18 @@ def test_wrong_task_or_storage_is_refused(tmp_path):
         run_study(data, tune_config(f"sqlite:///{tmp_path}/o.db", 1, task="vitals_sepsis"), TASK_PARAMS, SHARED_TRAIN)
     with pytest.raises(ValueError, match="must be an RDB URL"):
         run_study(data, tune_config(str(tmp_path / "o.db"), 1, task="vitals_mortality"), TASK_PARAMS, SHARED_TRAIN)
+
+
+def test_workers_pin_one_gpu_each_and_share_the_cores(monkeypatch):
+    from seqhealth.tuning.worker import device_env, threads_per_worker
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert [device_env(rank, 2) for rank in range(3)] == [{"CUDA_VISIBLE_DEVICES": "0"}, {"CUDA_VISIBLE_DEVICES": "1"},
+                                                         {"CUDA_VISIBLE_DEVICES": "0"}]
+    assert device_env(1, 1) == {} and device_env(1, 0) == {}
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")  # round robin over the GPUs we were given
+    assert device_env(1, 2) == {"CUDA_VISIBLE_DEVICES": "6"}
+    cores = len(__import__("os").sched_getaffinity(0))
+    for n_workers in (1, 2, 3, 64):
+        assert threads_per_worker(n_workers) >= 1
+        assert n_workers * threads_per_worker(n_workers) <= max(cores, n_workers)
