@@ -75,3 +75,10 @@ def test_a_study_where_every_trial_fails_stops_with_a_clear_error(tmp_path, mode
     trials = optuna.load_study(study_name=f"seqhealth-vitals_mortality-{model_input['fingerprint']['sha256']}",
                                storage=make_storage(tune["storage"])).get_trials()
     assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+
+
+def test_timeout_stops_starting_new_trials(tmp_path, model_input):
+    tune = tune_config(f"sqlite:///{tmp_path / 'optuna.db'}", 3, timeout_s=1e-9)
+    with pytest.raises(RuntimeError, match="no trial completed"):
+        run_study(model_input, tune, TASK_PARAMS, SHARED_TRAIN)
+    assert _trials(tune["storage"], f"seqhealth-vitals_mortality-{model_input['fingerprint']['sha256']}") == []
