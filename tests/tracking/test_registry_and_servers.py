@@ -188,3 +188,15 @@ def test_models_serve_answers_raw_dna_and_raw_vitals(bundles, model_inputs, sqli
     finally:
         for process in servers.values():
             _stop(process)
+
+
+def test_registration_node_outside_a_session_says_it_did_not_register(bundles, monkeypatch, tmp_path):
+    from seqhealth.tracking.registry import register_trained_model
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(None)
+    result = register_trained_model(bundles["dna_classify"], METRICS)
+    assert result == {"task": "dna_classify", "registered": False,
+                      "reason": "no MLflow run and no tracking URI (pipeline run outside a Kedro session)"}  # fmt: skip
+    assert list(tmp_path.iterdir()) == []

@@ -101,7 +101,9 @@ class TaskRunHooks:
             mlflow.start_run(run_id=self.children[task], nested=True)
         else:
             self._parent_id = self._parent_id or parent.info.run_id
-            child = mlflow.start_run(run_name=task, nested=True, tags=self._task_tags(task))
+            child = mlflow.start_run(
+                run_name=task, nested=True, experiment_id=parent.info.experiment_id, tags=self._task_tags(task)
+            )
             self.children[task] = child.info.run_id
             log_params(child.info.run_id, {task: self._params.get(task, {}), "train": self._params.get("train", {})})
         self._on_top = self.children[task]

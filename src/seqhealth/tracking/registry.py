@@ -123,5 +123,14 @@ def champion_metrics(task: str, client: MlflowClient | None = None, alias: str =
 
 
 def register_trained_model(model: dict, metrics: dict) -> dict:
-    """Pipeline node: log + register a task's freshly trained model (see ``log_and_register``)."""
-    return log_and_register(model, metrics, model["task"])
+    """Pipeline node: log + register a task's freshly trained model (see ``log_and_register``).
+
+    Under ``kedro run`` kedro-mlflow has set the tracking URI and opened a run. A pipeline run
+    by hand with a bare runner has neither: then nothing is logged and the returned document
+    says so (with a warning) instead of writing a stray store into the working directory.
+    """
+    if mlflow.active_run() is None and not mlflow.is_tracking_uri_set():
+        reason = "no MLflow run and no tracking URI (pipeline run outside a Kedro session)"
+        logger.warning("%s: model not registered: %s", model["task"], reason)
+        return {"task": model["task"], "registered": False, "reason": reason}
+    return {**log_and_register(model, metrics, model["task"]), "registered": True}
