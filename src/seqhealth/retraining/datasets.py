@@ -4,7 +4,7 @@
   task's partitions cheaply (``state()``) and parses them only when asked (``read()``), so a
   retrain with nothing new never parses anything.
 * ``OptionalDataset(dataset)``: a wrapped dataset that may not exist yet (the previous decision,
-  the frozen evaluation set): load -> ``None`` when absent; ``save(None)`` writes nothing.
+  the frozen evaluation set): load -> ``None`` when absent; saving ``SKIPPED`` writes nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +21,22 @@ from seqhealth.tasks.registry import task_spec
 from seqhealth.vitals.readers import read_2012_directory, read_2019_directory
 
 LABEL_TABLE_SUFFIXES = (".tsv", ".csv")
+
+
+class Skipped:
+    """What a retrain with nothing new passes between its nodes and to its outputs instead of
+    data (Kedro refuses to save ``None``, in memory or to a file)."""
+
+    def __repr__(self) -> str:
+        return "Skipped()"
+
+
+SKIPPED = Skipped()
+
+
+def is_skipped(value) -> bool:
+    # isinstance, not identity: a MemoryDataset may hand nodes a copy.
+    return isinstance(value, Skipped)
 
 
 def read_labels_tables(root: Path):
@@ -77,7 +93,7 @@ class RawPartitionsDataset(AbstractDataset[None, RawPartitions]):
 
 
 class OptionalDataset(AbstractDataset):
-    """Any Kedro dataset, made optional: load -> None when absent; save(None) writes nothing.
+    """Any Kedro dataset, made optional: load -> None when absent; saving SKIPPED writes nothing.
 
     ``dataset`` is the wrapped dataset's config, as in the catalog (``{type: json.JSONDataset,
     filepath: ...}``). Used for the previous decision / frozen set (absent at a task's first
@@ -92,7 +108,7 @@ class OptionalDataset(AbstractDataset):
         return self._dataset.load() if self._dataset.exists() else None
 
     def save(self, data) -> None:
-        if data is not None:
+        if not is_skipped(data):
             self._dataset.save(data)
 
     def _exists(self) -> bool:

@@ -9,7 +9,8 @@
 5. ``decide_and_record``: register the challenger, apply the gate, move ``champion`` or not, and
    record the decision in MLflow (run + model version tags) and in the decision document.
 
-A skip flows through every step as ``None`` (Kedro runs every node of a pipeline).
+A skip flows through every step as ``SKIPPED`` (Kedro runs every node of a pipeline, and its
+datasets refuse ``None``); ``OptionalDataset`` files are left as they are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mlflow import MlflowClient
 
 from seqhealth.retraining.champion import load_champion_bundle
 from seqhealth.retraining.data_state import public_summary
+from seqhealth.retraining.datasets import SKIPPED, Skipped, is_skipped
 from seqhealth.retraining.frozen_eval import build_with_frozen_eval, split_counts
 from seqhealth.retraining.gate import GateConfig, decide
 from seqhealth.tasks.fit import resolve_train_config, train_model
@@ -53,9 +55,11 @@ def check_data_state(raw_partitions, previous_decision: dict | None, retrain: di
 
 
 def prepare_model_input(raw_partitions, state: dict, frozen_previous: dict | None, parameters: dict):
-    """``(model_input, frozen_eval, builder_inputs, quarantine, ingest_report)``; Nones on skip."""
+    """``(model_input, frozen_eval, builder_inputs, quarantine, ingest_report)``.
+
+    On skip: ``SKIPPED`` everywhere (the files of the last real retrain are left as they are)."""
     if not state["retrain"]:
-        return None, None, None, None, None
+        return SKIPPED, SKIPPED, SKIPPED, SKIPPED, SKIPPED
     spec = task_spec(state["task"])
     task_params = parameters[spec.name]
     builder_inputs, quarantine, report = spec.ingest(raw_partitions.read(), task_params)
@@ -65,10 +69,10 @@ def prepare_model_input(raw_partitions, state: dict, frozen_previous: dict | Non
     return model_input, frozen, builder_inputs, quarantine, report
 
 
-def train_challenger(model_input: dict | None, parameters: dict):
-    """``(bundle, history)`` trained like ``kedro run --pipeline <task>``; Nones on skip."""
-    if model_input is None:
-        return None, None
+def train_challenger(model_input: dict | Skipped, parameters: dict):
+    """``(bundle, history)`` trained like ``kedro run --pipeline <task>``."""
+    if is_skipped(model_input):
+        return SKIPPED, SKIPPED
     task = model_input["task"]
     if parameters["retrain"].get("warm_start"):
         # fit_sequence_model builds its SequenceModel from scratch and takes no initial weights;
@@ -87,10 +91,10 @@ def _evaluate(spec, bundle: dict, model_input: dict, history: list[dict]) -> dic
     return metrics
 
 
-def compare_on_frozen_set(challenger: dict | None, history, model_input: dict | None, builder_inputs) -> dict | None:
+def compare_on_frozen_set(challenger: dict | Skipped, history, model_input: dict | Skipped, builder_inputs):
     """Both models' metric documents on the same frozen test groups (champion None if none)."""
-    if challenger is None:
-        return None
+    if is_skipped(challenger):
+        return SKIPPED
     spec = task_spec(model_input["task"])
     challenger_doc = _evaluate(spec, challenger, model_input, history)
     loaded = load_champion_bundle(spec.name)
@@ -134,12 +138,12 @@ def _record_in_mlflow(run_id: str | None, version_ref: tuple[str, str] | None, d
             client.set_model_version_tag(version_ref[0], version_ref[1], key, str(value))
 
 
-def decide_and_record(challenger: dict | None, comparison: dict | None, state: dict, parameters: dict) -> dict:
+def decide_and_record(challenger: dict | Skipped, comparison: dict | Skipped, state: dict, parameters: dict) -> dict:
     """The decision document ``{"task", "decision", "reason", "champion", "challenger", ...}``."""
     task = state["task"]
     data_state = {k: state[k] for k in ("fingerprint", "n_files", "n_bytes", "n_partitions", "partitions")}
     active = mlflow.active_run()
-    if challenger is None:
+    if is_skipped(challenger):
         current = champion_metrics(task)
         decision = {
             "task": task,
