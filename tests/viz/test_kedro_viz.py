@@ -56,10 +56,11 @@ def viz_build(viz_project) -> Path:
     return build
 
 
-def test_browser_shows_the_pipeline_graph_with_node_names(viz_project, viz_build):
+def test_browser_shows_the_pipeline_graph_with_node_names(viz_project, request):
     chromium = find_chromium()
     if chromium is None:
         pytest.skip("Chromium not found: install Debian's `chromium` (scripts/setup.sh) or set SEQHEALTH_CHROMIUM")
+    viz_build = request.getfixturevalue("viz_build")  # built only where a browser can open it
     screenshot = viz_project / "data" / "08_reporting" / "kedro_viz_pipeline.png"
 
     result = check_site(viz_build, screenshot=screenshot, chromium=chromium)
