@@ -125,3 +125,18 @@ def test_raw_input_reads_unlabelled_psv(tmp_path):
     assert [f["patient_id"] for f in raw["raw"].attrs["files"]] == ["p1", "p2"]
     with pytest.raises(Exception, match="predict.task must be one of"):
         read_raw_input("nope", tmp_path)
+
+
+def test_server_env_keeps_the_whole_tracking_config(monkeypatch):
+    """Kedro replaces an env's top-level keys wholesale: `--env server` must not lose flattening."""
+    from kedro.config import OmegaConfigLoader
+
+    from seqhealth import settings
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    repo = Path(__file__).resolve().parents[2]
+    config = OmegaConfigLoader(str(repo / "conf"), env="server", **settings.CONFIG_LOADER_ARGS)["mlflow"]
+    assert config["server"]["mlflow_tracking_uri"] == "http://127.0.0.1:5999"
+    assert config["tracking"]["params"]["dict_params"]["flatten"] is True
+    assert config["tracking"]["experiment"]["name"] == "seqhealth"
+    assert config["tracking"]["run"]["nested"] is True
