@@ -9,6 +9,7 @@ true labels. Every model is scored on the same frozen test patients with their t
 from __future__ import annotations
 
 import copy
+import os
 
 import mlflow
 import numpy as np
@@ -33,6 +34,9 @@ TASK = "vitals_mortality"
 @pytest.fixture(scope="module")
 def retrain_setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("champion_challenger")
+    # mlflow.set_*_uri / set_experiment write MLFLOW_* environment variables, which later
+    # `kedro run` subprocesses would inherit: put them back as they were afterwards.
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith("MLFLOW")}
     write_demo_vitals(root / "01_raw", seed=0)
     uri = f"sqlite:///{root / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
@@ -48,6 +52,10 @@ def retrain_setup(tmp_path_factory):
     yield {"params": params, "state": state, "model_input": model_input, "frozen": frozen,
            "builder_inputs": builder_inputs, "report": report, "client": MlflowClient()}  # fmt: skip
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    for key in [k for k in os.environ if k.startswith("MLFLOW")]:
+        del os.environ[key]
+    os.environ.update(saved_env)
 
 
 def _retrain_round(setup, epochs: int, permute_labels: bool) -> dict:
