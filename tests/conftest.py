@@ -76,3 +76,21 @@ def default_run(tmp_path_factory) -> Path:
     project = make_project_copy(tmp_path_factory.mktemp("default_run") / "seqhealth")
     run_kedro(project)
     return project
+
+
+def tiny_tagging_model_input(seed: int = 0, n: int = 32) -> dict:
+    """A learnable toy tagging task (tag every G) in the model-input layout the tasks produce."""
+    import numpy as np
+
+    from seqhealth.tasks.fingerprint import samples_fingerprint
+
+    rng = np.random.default_rng(seed)
+
+    def sample():
+        length = int(rng.integers(20, 80))
+        x = rng.integers(1, 5, length).astype(np.uint8)
+        return {"x": x, "y": (x == 3).astype(np.float32), "length": length}
+
+    splits = {name: [sample() for _ in range(n)] for name in ("train", "val", "test")}
+    return {"task": "toy_tagging", "task_kind": "tagging", "n_classes": 1, "input_kind": "tokens",
+            "input_size": 6, "splits": splits, "fingerprint": samples_fingerprint(splits)}

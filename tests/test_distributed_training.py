@@ -66,19 +66,19 @@ def test_sigkill_mid_training_then_rerun_resumes_from_last_checkpoint(tmp_path):
     checkpoints = project / "data" / "06_models" / "checkpoints" / "vitals_mortality"
     deadline = time.monotonic() + 300
     try:
-        while time.monotonic() < deadline and not list(checkpoints.glob("*/checkpoints/last.ckpt")):
+        while time.monotonic() < deadline and not list(checkpoints.glob("*/checkpoints/latest.ckpt")):
             assert process.poll() is None, "training ended before a checkpoint was written"
             time.sleep(0.2)
         time.sleep(1.0)  # well inside the next epoch
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    (run_dir,) = [p.parent.parent for p in checkpoints.glob("*/checkpoints/last.ckpt")]
+    (run_dir,) = [p.parent.parent for p in checkpoints.glob("*/checkpoints/latest.ckpt")]
     assert not (run_dir / "COMPLETED").exists(), "the kill came after training had finished"
-    killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["epoch"]
+    killed_at = torch.load(run_dir / "checkpoints" / "latest.ckpt", map_location="cpu", weights_only=False)["epoch"]
 
     result = run_kedro(project, "--pipeline", "vitals_mortality", "--params", params)
-    assert re.search(r"Resuming training from .*last\.ckpt", result.stdout + result.stderr)
+    assert re.search(r"Resuming training from .*latest\.ckpt", result.stdout + result.stderr)
     with open(project / "data" / "06_models" / "vitals_mortality" / "model.pkl", "rb") as handle:
         bundle = pickle.load(handle)
     assert bundle["training"]["resumed_from_epoch"] == killed_at + 1 >= 1

@@ -8,6 +8,8 @@ import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 
+LATEST_CHECKPOINT = "latest"  # checkpoints/latest.ckpt: the end of the most recent epoch
+
 TRAIN_DEFAULTS = {
     "accelerator": "auto",
     "devices": "auto",
@@ -45,8 +47,12 @@ def build_trainer(train_cfg: dict, callbacks: list | None = None, logger=None,
     torch.set_flush_denormal(True)
     pl.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
     all_callbacks = list(callbacks or [])
+    # The best epoch (monitored) and the latest epoch: Lightning 2.6 refreshes `last.ckpt` only
+    # when a top-k checkpoint is saved, so resuming after a kill needs its own every-epoch file.
     all_callbacks.append(ModelCheckpoint(monitor=cfg["monitor"], mode=cfg["monitor_mode"],
-                                         save_top_k=1, save_last=True))
+                                         save_top_k=1, save_last=False))
+    all_callbacks.append(ModelCheckpoint(filename=LATEST_CHECKPOINT, monitor=None, save_top_k=1,
+                                         every_n_epochs=1, enable_version_counter=False))
     if cfg["early_stopping_patience"]:
         all_callbacks.append(EarlyStopping(monitor=cfg["monitor"], mode=cfg["monitor_mode"],
                                            patience=int(cfg["early_stopping_patience"])))

@@ -27,7 +27,7 @@ from seqhealth.retraining.data_state import public_summary
 from seqhealth.retraining.datasets import SKIPPED, Skipped, is_skipped
 from seqhealth.retraining.frozen_eval import build_with_frozen_eval, split_counts
 from seqhealth.retraining.gate import GateConfig, decide
-from seqhealth.tasks.fit import resolve_train_config, train_model
+from seqhealth.tasks.fit import model_hparams, resolve_train_config, train_model
 from seqhealth.tasks.registry import task_spec
 from seqhealth.tracking.registry import champion_metrics, log_and_register, promote
 from seqhealth.tracking.run_logging import set_tags
@@ -74,14 +74,29 @@ def train_challenger(model_input: dict | Skipped, parameters: dict):
     if is_skipped(model_input):
         return SKIPPED, SKIPPED
     task = model_input["task"]
-    if parameters["retrain"].get("warm_start"):
-        # fit_sequence_model builds its SequenceModel from scratch and takes no initial weights;
-        # warm start needs that hook in tasks/fit.py (owned elsewhere), so refuse rather than
-        # silently train from scratch.
-        raise NotImplementedError("retrain.warm_start=true needs initial weights support in tasks.fit (not available yet)")
     task_params = parameters[task]
     train_cfg = resolve_train_config(parameters["train"], task_params.get("train"))
+    if parameters["retrain"].get("warm_start"):
+        train_cfg["_init_state_dict"] = _champion_weights(task, model_input, task_params["model"])
     return train_model(model_input, task_params["model"], train_cfg)
+
+
+def _champion_weights(task: str, model_input: dict, model_params: dict):
+    """The champion's weights when its architecture matches this challenger's, else None."""
+    try:
+        champion = load_champion_bundle(task)
+    except Exception as error:  # no champion yet (first retrain) or registry unreachable
+        logger.info("warm start: no champion weights for %s (%s); training from scratch", task, error)
+        return None
+    # Class balance and optimiser settings may change with new data; the shapes may not.
+    not_shape = {"pos_weight", "class_weights", "lr", "weight_decay", "lr_schedule", "dropout"}
+    wanted = model_hparams(model_input, model_params)
+    if {k: v for k, v in champion["hparams"].items() if k not in not_shape} != {
+        k: v for k, v in wanted.items() if k not in not_shape
+    }:
+        logger.warning("warm start: champion of %s has other hyper-parameters; training from scratch", task)
+        return None
+    return champion["state_dict"]
 
 
 def _evaluate(spec, bundle: dict, model_input: dict, history: list[dict]) -> dict:

@@ -22,7 +22,7 @@ from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
 from seqhealth.batching.sampler import BucketBatchSampler
 from seqhealth.models.module import SequenceModel
-from seqhealth.models.training import TRAIN_DEFAULTS, build_trainer
+from seqhealth.models.training import LATEST_CHECKPOINT, TRAIN_DEFAULTS, build_trainer
 from seqhealth.tasks.fingerprint import hash_config
 from seqhealth.tasks.launch import device_count, launch_training, needs_launch, world_size
 
@@ -55,27 +55,38 @@ def model_hparams(model_input: dict, model_params: dict) -> dict:
 
 
 class EpochHistory(pl.Callback):
-    """Keeps every epoch's logged train/val metrics in memory (rank 0 reads them back)."""
+    """Keeps every epoch's train/val metrics in memory (rank 0 reads them back).
+
+    Lightning aggregates epoch-level metrics AFTER the callbacks' ``*_epoch_end`` hooks, so
+    validation metrics are read at ``on_validation_end`` and an epoch's training metrics at the
+    start of the next epoch (or at the end of fit).
+    """
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
-        row = {"epoch": int(trainer.current_epoch)}
-        for key, value in trainer.callback_metrics.items():
-            if key.startswith(("train_", "val_")):
-                row[key] = float(value)
-        self.rows.append(row)
+    def _row(self, epoch: int) -> dict:
+        if not self.rows or self.rows[-1]["epoch"] != epoch:
+            self.rows.append({"epoch": epoch})
+        return self.rows[-1]
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # train_* epoch aggregates are only final after the training epoch ends, which Lightning
-        # runs after validation; patch them into this epoch's row.
-        if self.rows and self.rows[-1]["epoch"] == trainer.current_epoch:
-            for key, value in trainer.callback_metrics.items():
-                if key.startswith("train_"):
-                    self.rows[-1][key] = float(value)
+    def _copy(self, trainer: pl.Trainer, epoch: int, prefix: str) -> None:
+        row = self._row(epoch)
+        for key, value in trainer.callback_metrics.items():
+            if key.startswith(prefix):
+                row[key] = float(value)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._copy(trainer, int(trainer.current_epoch), "val_")
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.current_epoch > 0 and self.rows:
+            self._copy(trainer, int(trainer.current_epoch) - 1, "train_")
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.rows:
+            self._copy(trainer, self.rows[-1]["epoch"], "train_")
 
     def state_dict(self) -> dict:
         return {"rows": self.rows}
@@ -91,9 +102,12 @@ def checkpoint_dir_for(model_input: dict, hparams: dict, train_cfg: dict) -> Pat
         {
             "data": model_input["fingerprint"],
             "hparams": hparams,
+            # Private keys (``_resume_from``, ``_init_state_dict``) are run mechanics, not config;
+            # a warm start still gets its own folder.
             "train": {
-                k: v for k, v in train_cfg.items() if k not in ("enable_progress_bar", "num_workers", "_resume_from")
+                k: v for k, v in train_cfg.items() if k not in ("enable_progress_bar", "num_workers") and not k.startswith("_")
             },
+            "warm_start": "_init_state_dict" in train_cfg,
         }
     )[:12]
     return Path(train_cfg.get("checkpoint_dir", "data/06_models/checkpoints")) / model_input["task"] / run_key
@@ -105,11 +119,11 @@ COMPLETED_MARKER = "COMPLETED"
 def prepare_checkpoints(ckpt_dir: Path, resume: bool = True) -> Path | None:
     """The checkpoint to resume from, or None to start fresh.
 
-    A run that was killed leaves ``last.ckpt`` without the ``COMPLETED`` marker: resume from it
+    A run that was killed leaves ``latest.ckpt`` without the ``COMPLETED`` marker: resume from it
     (same data fingerprint and configuration, because both are in the folder name). A finished
     run's folder is cleared, so a rerun trains afresh instead of silently doing nothing.
     """
-    last = ckpt_dir / "checkpoints" / "last.ckpt"
+    last = ckpt_dir / "checkpoints" / f"{LATEST_CHECKPOINT}.ckpt"
     if resume and last.exists() and not (ckpt_dir / COMPLETED_MARKER).exists():
         return last
     if ckpt_dir.exists():
@@ -160,6 +174,9 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
         seed=int(train_cfg.get("seed", 42)),
     )
     model = SequenceModel(**hparams)
+    if train_cfg.get("_init_state_dict") is not None:
+        # Warm start (e.g. a retraining challenger from the champion's weights).
+        model.load_state_dict(train_cfg["_init_state_dict"])
     history = EpochHistory()
     ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
     resume_from = train_cfg["_resume_from"] if "_resume_from" in train_cfg else prepare_checkpoints(ckpt_dir)
