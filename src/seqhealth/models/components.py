@@ -55,6 +55,7 @@ class SequenceEncoder(nn.Module):
         dropout: float = 0.1,
         bidirectional: bool = True,
         use_packing: bool = False,
+        kmer_size: int = 1,
     ):
         super().__init__()
         if input_kind not in ("tokens", "features"):
@@ -68,7 +69,16 @@ class SequenceEncoder(nn.Module):
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.bidirectional, self.use_packing = bidirectional, use_packing
         self.num_directions = 2 if bidirectional else 1
-        if input_kind == "tokens":
+        if kmer_size < 1 or kmer_size % 2 == 0:
+            raise ValueError(f"kmer_size must be an odd number >= 1, got {kmer_size}")
+        self.kmer_size = kmer_size
+        if input_kind == "tokens" and kmer_size > 1:
+            # Each position sees the k-mer centred on it (a codon for k=3) through one embedding
+            # lookup: reading frames and stop codons become visible to the first layer directly.
+            embedding_dim = embedding_dim or 16
+            self.embedding = nn.Embedding(vocab_size**kmer_size, embedding_dim)
+            rnn_input = embedding_dim
+        elif input_kind == "tokens":
             if embedding_dim > 0:
                 self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
                 rnn_input = embedding_dim
@@ -95,9 +105,21 @@ class SequenceEncoder(nn.Module):
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         if self.input_kind == "features":
             return x.float()
+        if self.kmer_size > 1:
+            return self.embedding(self.kmer_ids(x.long()))
         if self.embedding is not None:
             return self.embedding(x.long())
         return F.one_hot(x.long(), self.vocab_size).float()
+
+    def kmer_ids(self, x: torch.Tensor) -> torch.Tensor:
+        """Id of the k-mer centred on each position; bases beyond either end count as PAD (0),
+        and padding is always 0, so extra padding never changes a valid position's id."""
+        half = self.kmer_size // 2
+        padded = F.pad(x, (half, half), value=0)
+        ids = torch.zeros_like(x)
+        for offset in range(self.kmer_size):
+            ids = ids * self.vocab_size + padded[:, offset : offset + x.shape[1]]
+        return ids
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor):
         h = self.embed(x)

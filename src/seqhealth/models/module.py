@@ -61,6 +61,7 @@ class SequenceModel(pl.LightningModule):
         pos_weight: float | None = None,
         class_weights: list[float] | None = None,
         use_packing: bool = False,
+        kmer_size: int = 1,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -69,7 +70,7 @@ class SequenceModel(pl.LightningModule):
             input_kind=input_kind, vocab_size=vocab_size, input_size=input_size,
             embedding_dim=embedding_dim, cell=cell, hidden_size=hidden_size,
             num_layers=num_layers, dropout=dropout, bidirectional=bidirectional,
-            use_packing=use_packing,
+            use_packing=use_packing, kmer_size=kmer_size,
         )
         if task_kind == "tagging":
             self.head = PositionHead(self.encoder.output_size, n_classes)
