@@ -9,7 +9,9 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-TASKS = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+from seqhealth.tasks import TASK_NAMES
+
+TASKS = TASK_NAMES
 
 
 def register_pipelines() -> dict[str, Pipeline]:

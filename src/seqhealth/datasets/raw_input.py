@@ -29,10 +29,11 @@ from kedro.io import AbstractDataset, DatasetError
 
 from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.quality import DataFormatError
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.vitals.readers import read_2012_file, read_long_csv
 from seqhealth.vitals.schema import PSV_LABEL, PSV_TIME
 
-TASKS = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+TASKS = TASK_NAMES
 _OUTCOMES_GLOB = "Outcomes*.txt"
 
 

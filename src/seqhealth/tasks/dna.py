@@ -7,6 +7,7 @@ import pandas as pd
 
 from seqhealth.genomics.alphabet import VOCAB_SIZE
 from seqhealth.genomics.labels import coding_track, match_labels
+from seqhealth.genomics.orf import N_CODING_FEATURES, coding_features
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.models.metrics import binary_metrics, multiclass_metrics
 from seqhealth.reporting import confusion_figure, learning_curves_figure, roc_pr_figures
@@ -25,7 +26,11 @@ def build_coding_model_input(records: pd.DataFrame, params: dict) -> dict:
     per-base calls over the whole block.
     """
     window, overlap = int(params["window"]), int(params["overlap"])
-    tokens = dict(zip(records["record_id"], records["tokens"]))
+    use_orf = bool(params.get("orf_features", False))
+    # Features are computed on whole records (an ORF spans window edges), then cut like tokens.
+    tokens = {
+        rid: coding_features(t) if use_orf else t for rid, t in zip(records["record_id"], records["tokens"])
+    }
     tracks = {
         rid: coding_track(int(length), cds)
         for rid, length, cds in zip(records["record_id"], records["length"], records["cds_parts"])
@@ -57,13 +62,13 @@ def build_coding_model_input(records: pd.DataFrame, params: dict) -> dict:
         "task": "dna_coding",
         "task_kind": "tagging",
         "n_classes": 1,
-        "input_kind": "tokens",
-        "input_size": VOCAB_SIZE,
+        "input_kind": "features" if use_orf else "tokens",
+        "input_size": N_CODING_FEATURES if use_orf else VOCAB_SIZE,
         # The minority class is non-coding in bacteria (~14 %): weight positives accordingly.
         "pos_weight": (1 - coding_fraction) / max(coding_fraction, 1e-6),
         "splits": splits,
         "layouts": layouts,
-        "preprocessing": {"kind": "dna_tokens", "window": window, "overlap": overlap},
+        "preprocessing": {"kind": "dna_tokens", "window": window, "overlap": overlap, "orf_features": use_orf},
         "class_names": ["non-coding", "coding"],
         "fingerprint": samples_fingerprint(splits),
         "summary": {"n_blocks": len(blocks), "coding_fraction_train": coding_fraction},

@@ -31,6 +31,7 @@ from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.tracking.run_logging import (
     environment_tags,
     log_figures,
@@ -42,7 +43,7 @@ from seqhealth.tracking.run_logging import (
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+TASKS = TASK_NAMES
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
 

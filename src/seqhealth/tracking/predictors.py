@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from seqhealth.genomics.alphabet import encode
+from seqhealth.genomics.orf import coding_features
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.models.module import SequenceModel
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.tasks.fit import load_model, predict_samples
 from seqhealth.tracking.raw_inputs import (
     dna_records,
@@ -34,7 +36,10 @@ TASK_KINDS = {
 
 
 def task_of(bundle: dict) -> str:
-    """The task kind a bundle predicts (from its shape, so tuned/retrained bundles work too)."""
+    """The task a bundle predicts: its own ``task`` (tuned and retrained bundles keep it), else
+    inferred from the model's shape."""
+    if bundle.get("task") in TASK_NAMES:
+        return bundle["task"]
     hparams = bundle["hparams"]
     return TASK_KINDS[(hparams["input_kind"], hparams["task_kind"])]
 
@@ -63,6 +68,8 @@ class RawPredictor:
         samples, layouts = [], []
         for sequence in sequences:
             tokens = encode(sequence)
+            if self.bundle["preprocessing"].get("orf_features"):
+                tokens = coding_features(tokens)  # same per-record features as in training
             windows = cut_windows(len(tokens), window, overlap)
             layouts.append((len(samples), [start for start, _ in windows], len(tokens)))
             for start, end in windows:

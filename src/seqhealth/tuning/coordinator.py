@@ -18,6 +18,7 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.tasks.fit import resolve_train_config
 from seqhealth.tuning.mlflow_trials import close_if_running, running_trial_runs
 from seqhealth.tuning.space import task_space
@@ -36,7 +37,7 @@ from seqhealth.tuning.worker import count_gpus, device_env, run_worker, threads_
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+TASKS = TASK_NAMES
 
 
 def build_spec(model_input: dict, tune_cfg: dict, task_params: dict, shared_train: dict) -> dict:
