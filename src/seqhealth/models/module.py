@@ -62,6 +62,7 @@ class SequenceModel(pl.LightningModule):
         class_weights: list[float] | None = None,
         use_packing: bool = False,
         kmer_size: int = 1,
+        input_skip: bool = False,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -72,8 +73,12 @@ class SequenceModel(pl.LightningModule):
             num_layers=num_layers, dropout=dropout, bidirectional=bidirectional,
             use_packing=use_packing, kmer_size=kmer_size,
         )
+        # input_skip: the per-position head also sees that position's own input, so a strong
+        # local feature (e.g. ORF length) is usable from the first step while the RNN learns
+        # the context around it.
+        skip_size = self.encoder.input_size if (input_skip and task_kind == "tagging") else 0
         if task_kind == "tagging":
-            self.head = PositionHead(self.encoder.output_size, n_classes)
+            self.head = PositionHead(self.encoder.output_size + skip_size, n_classes)
         else:
             self.head = SequenceHead(self.encoder.output_size, n_classes, head_pooling)
         self.binary = n_classes == 1
@@ -97,6 +102,8 @@ class SequenceModel(pl.LightningModule):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         outputs, final = self.encoder(x, lengths)
+        if self.hparams.input_skip and self.hparams.task_kind == "tagging":
+            outputs = torch.cat([outputs, self.encoder.embed(x) * mask.unsqueeze(-1)], dim=-1)
         return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
 
     def _valid(self, batch: dict, logits: torch.Tensor):
