@@ -48,5 +48,6 @@ def task_pipeline(task: str, ingestion_and_features: list[Node], evaluate_func) 
         [*ingestion_and_features, *training_nodes(evaluate_func)],
         namespace=task,
         parameters={"params:shared_train": "params:train"},
-        tags=[task],
+        # Domain tag (`dna` / `vitals`) next to the task: Kedro-Viz filters on both.
+        tags=[task, task.split("_", 1)[0]],
     )

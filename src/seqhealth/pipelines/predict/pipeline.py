@@ -18,14 +18,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs="predict.raw_input",
                 outputs=["predict.request", "predict.quarantine", "predict.ingest_report"],
                 name="validate_raw_input",
-                tags=["predict", "ingestion"],
+                tags=["predict", "inference", "ingestion"],
             ),
             Node(
                 score_with_champion,
                 inputs=["predict.request", "params:predict"],
                 outputs="predict.predictions",
                 name="score_with_champion",
-                tags=["predict"],
+                tags=["predict", "inference"],
             ),
         ]
     )
