@@ -89,3 +89,15 @@ def test_split_is_by_patient(default_run):
     train, val, test = (set(model_input["patients"][s]) for s in ("train", "val", "test"))
     assert not (train & test) and not (train & val) and not (val & test)
     assert set(predictions["patient_id"]) == test
+
+
+def test_mlflow_has_one_finished_run_per_task_with_plots_and_a_champion(default_run):
+    from seqhealth.tracking.summary import runs_summary
+
+    summary = runs_summary(f"sqlite:///{default_run / 'mlflow.db'}")
+    assert sorted(summary["task"]) == sorted(TASKS), summary["task"].tolist()
+    for row in summary.itertuples():
+        assert row.status == "FINISHED", row.task
+        assert row.n_epoch_steps >= 2 and row.n_metrics > 5, row.task  # per-epoch + test metrics
+        assert row.n_plots >= 2 and "plots/learning_curves.png" in row.plots, row.task
+        assert row.has_model and row.champion_version == 1, row.task
