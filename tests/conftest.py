@@ -16,7 +16,9 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 def kedro_env(**extra: str) -> dict:
     """Environment for a `kedro run` subprocess: no telemetry, wide logs, project-local MLflow."""
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    # mlflow.set_registry_uri() writes MLFLOW_REGISTRY_URI into os.environ (and set_registry_uri(None)
+    # leaves it there): an earlier in-process test must not point a project's registry elsewhere.
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     env.update(
         {
             "KEDRO_DISABLE_TELEMETRY": "true",
