@@ -14,10 +14,11 @@ import shutil
 from pathlib import Path
 
 from seqhealth.genomics.demo import write_demo_dna
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.vitals.demo import write_demo_vitals
 
 logger = logging.getLogger(__name__)
-DEMO_FOLDERS = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+DEMO_FOLDERS = TASK_NAMES  # one raw folder per task
 
 
 def write_demo_data(out_dir: Path, seed: int = 0, force: bool = False) -> list[Path]:

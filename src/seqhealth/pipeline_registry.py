@@ -11,13 +11,11 @@ from kedro.pipeline import Pipeline
 
 from seqhealth.tasks import TASK_NAMES
 
-TASKS = TASK_NAMES
-
 
 def register_pipelines() -> dict[str, Pipeline]:
     pipelines = find_pipelines(raise_errors=True)
-    if all(task in pipelines for task in TASKS):
+    if all(task in pipelines for task in TASK_NAMES):
         # The default run trains every task on the demo data; predict / tune / retrain are
         # run on purpose, with their own parameters.
-        pipelines["__default__"] = sum((pipelines[task] for task in TASKS), Pipeline([]))
+        pipelines["__default__"] = sum((pipelines[task] for task in TASK_NAMES), Pipeline([]))
     return pipelines

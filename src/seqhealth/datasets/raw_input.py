@@ -33,7 +33,6 @@ from seqhealth.tasks import TASK_NAMES
 from seqhealth.vitals.readers import read_2012_file, read_long_csv
 from seqhealth.vitals.schema import PSV_LABEL, PSV_TIME
 
-TASKS = TASK_NAMES
 _OUTCOMES_GLOB = "Outcomes*.txt"
 
 
@@ -79,9 +78,9 @@ def read_2019_for_prediction(path: Path) -> pd.DataFrame:
 
 def read_raw_input(task: str, path: Path) -> dict:
     """Dispatch on the task (and on ``.csv`` for the plain long vitals format)."""
-    if task not in TASKS:
+    if task not in TASK_NAMES:
         raise DatasetError(
-            f"predict.task must be one of {TASKS}, got {task!r} "
+            f"predict.task must be one of {TASK_NAMES}, got {task!r} "
             '(kedro run --pipeline predict --params "predict.task=<task>,predict.path=<file or folder>")'
         )
     path = Path(path)

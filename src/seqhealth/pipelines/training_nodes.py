@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from seqhealth.genomics.validation import validate_dna_records
 from seqhealth.tasks.fit import resolve_train_config, train_model
-
-
-def validate_sequences(raw_records):
-    """Quarantine bad DNA records; returns ``(records, quarantine, ingest_report)``."""
-    return validate_dna_records(raw_records)
 
 
 def train_sequence_model(model_input: dict, model_params: dict, shared_train: dict, task_train: dict | None):

@@ -43,7 +43,6 @@ from seqhealth.tracking.run_logging import (
 
 logger = logging.getLogger(__name__)
 
-TASKS = TASK_NAMES
 FINISHED = RunStatus.to_string(RunStatus.FINISHED)
 FAILED = RunStatus.to_string(RunStatus.FAILED)
 
@@ -51,7 +50,7 @@ FAILED = RunStatus.to_string(RunStatus.FAILED)
 def task_of_node(node) -> str | None:
     namespace = getattr(node, "namespace", None) or ""
     top = namespace.split(".")[0]
-    return top if top in TASKS else None
+    return top if top in TASK_NAMES else None
 
 
 def _is_secondary_rank() -> bool:

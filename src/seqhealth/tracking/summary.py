@@ -6,7 +6,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from seqhealth.tracking.hooks import TASKS
+from seqhealth.tasks import TASK_NAMES
 from seqhealth.tracking.registry import CHAMPION, model_name
 
 COLUMNS = [
@@ -40,7 +40,7 @@ def runs_summary(tracking_uri: str, experiment: str = "seqhealth") -> pd.DataFra
     )
     versions: dict[str, list] = {}
     champions: dict[str, object] = {}
-    for task in TASKS:
+    for task in TASK_NAMES:
         try:
             versions[task] = client.search_model_versions(f"name = '{model_name(task)}'")
             champions[task] = client.get_model_version_by_alias(model_name(task), CHAMPION)

@@ -37,7 +37,6 @@ from seqhealth.tuning.worker import count_gpus, device_env, run_worker, threads_
 
 logger = logging.getLogger(__name__)
 
-TASKS = TASK_NAMES
 
 
 def build_spec(model_input: dict, tune_cfg: dict, task_params: dict, shared_train: dict) -> dict:
@@ -125,8 +124,8 @@ def prepare_study(model_input: dict, tune_cfg: dict, task_params: dict, shared_t
                   tracking_uri: str | None = None, parent_run_id: str | None = None):
     """Create or load the task's study, store its spec and MLflow tuning run, fail stale trials."""
     task = tune_cfg["task"]
-    if task not in TASKS:
-        raise ValueError(f"tune.task must be one of {TASKS}, got {task!r}")
+    if task not in TASK_NAMES:
+        raise ValueError(f"tune.task must be one of {TASK_NAMES}, got {task!r}")
     if model_input.get("task") != task:
         raise ValueError(f"tune.task={task!r} but the model input is for task {model_input.get('task')!r}")
     spec = build_spec(model_input, tune_cfg, task_params, shared_train)

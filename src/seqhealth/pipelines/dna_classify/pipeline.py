@@ -2,8 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from seqhealth.genomics.validation import validate_dna_records
 from seqhealth.pipelines.task_pipeline import task_pipeline
-from seqhealth.pipelines.training_nodes import validate_sequences
 from seqhealth.tasks.dna import build_classify_model_input, evaluate_classify, label_sequences
 
 
@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         "dna_classify",
         [
             Node(
-                validate_sequences,
+                validate_dna_records,
                 inputs="raw_records",
                 outputs=["records", "quarantine", "ingest_report"],
                 name="validate_sequences",
