@@ -21,10 +21,13 @@ from seqhealth.vitals.features import (
 from seqhealth.vitals.schema import P2012_FEATURES, PSV_FEATURES
 
 
-def _vitals_model_input(task, sequences, labels_of, strata, params, variables, times, causal, task_kind):
-    """Split patients, fit normalisation on train patients only, then build the samples."""
+def _vitals_model_input(task, sequences, labels_of, strata, params, variables, times, causal, task_kind,
+                        assignment=None):
+    """Split patients (or take ``assignment``: patient -> split), fit normalisation on train
+    patients only, then build the samples."""
     patients = sorted(sequences)
-    assignment = split_groups(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
+    if assignment is None:
+        assignment = split_groups(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
     train_ids = [p for p in patients if assignment[p] == "train"]
     stats = fit_normalisation(sequences, train_ids)
     splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
@@ -63,8 +66,13 @@ def _vitals_model_input(task, sequences, labels_of, strata, params, variables, t
 # ------------------------------------------------------------------------ vitals_mortality
 
 
-def build_mortality_model_input(clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict) -> dict:
-    """One sample per stay: its first ``max_hours`` hours (irregular steps) -> in-hospital death."""
+def build_mortality_model_input(
+    clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict, assignment: dict | None = None
+) -> dict:
+    """One sample per stay: its first ``max_hours`` hours (irregular steps) -> in-hospital death.
+
+    ``assignment`` (patient id -> train/val/test) replaces the seeded split, e.g. for one fold of
+    ``tasks.cross_validation``."""
     sequences = build_patient_sequences(clean_long, P2012_FEATURES, max_hours=params.get("max_hours", 48))
     label_of = dict(zip(labels["patient_id"].astype(str), labels["label"].astype(int)))
     sequences = {p: s for p, s in sequences.items() if p in label_of}
@@ -78,6 +86,7 @@ def build_mortality_model_input(clean_long: pd.DataFrame, labels: pd.DataFrame, 
         times="observed",
         causal=False,
         task_kind="sequence",
+        assignment=assignment,
     )
 
 
