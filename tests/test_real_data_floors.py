@@ -14,7 +14,7 @@ import json
 
 import pandas as pd
 import pytest
-from kedro.config import OmegaConfigLoader
+import yaml
 
 from seqhealth.tasks.cross_validation import cross_validate_mortality
 from seqhealth.tasks.fit import resolve_train_config
@@ -43,9 +43,11 @@ def test_physionet2012_mortality_cross_validated_auroc(tmp_path, shared_data):
     # The pipeline's own ingestion output, then the task's configured parameters, fold by fold.
     clean = pd.read_parquet(project / "data" / "02_intermediate" / "vitals_mortality" / "observations.parquet")
     labels = pd.read_parquet(project / "data" / "03_primary" / "vitals_mortality" / "labels.parquet")
-    params = OmegaConfigLoader(str(project / "conf"), base_env="base", default_run_env="local")["parameters"]
-    task = params["vitals_mortality"]
-    train_cfg = {**resolve_train_config(params["train"], task.get("train")),
+    # The two parameter files this task reads (plain YAML: no project resolvers in them).
+    base = project / "conf" / "base"
+    task = yaml.safe_load((base / "parameters_vitals_mortality.yml").read_text())["vitals_mortality"]
+    shared_train = yaml.safe_load((base / "parameters_train.yml").read_text())["train"]
+    train_cfg = {**resolve_train_config(shared_train, task.get("train")),
                  "checkpoint_dir": str(tmp_path / "cv_checkpoints"), "enable_progress_bar": False}
     result = cross_validate_mortality(clean, labels, task["samples"], task["model"], train_cfg, folds=5, seed=0)
     assert len(result["out_of_fold"]) == 400 and result["out_of_fold"]["patient_id"].is_unique
