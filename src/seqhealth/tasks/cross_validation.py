@@ -22,12 +22,13 @@ from seqhealth.tasks.vitals import build_mortality_model_input
 
 
 def fold_assignments(patients: list[str], y: np.ndarray, folds: int, seed: int, val_fraction: float = 0.15):
-    """One ``{patient: split}`` per fold: the fold is ``test``; a stratified ``val_fraction`` of
-    the rest is ``val``; everything else ``train``. Every patient is ``test`` in exactly one fold."""
+    """One ``{patient: split}`` per fold: the fold is ``test``; one stratified inner fold of the
+    rest (1 / round(1 / ``val_fraction``) of it: 1/7 for 0.15) is ``val``; everything else
+    ``train``. Every patient is ``test`` in exactly one fold."""
     patients = np.asarray(patients)
     outer = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    n_inner = max(2, int(round(1 / val_fraction)))
     for k, (rest, test) in enumerate(outer.split(patients, y)):
-        n_inner = max(2, int(round(1 / val_fraction)))
         inner = StratifiedKFold(n_inner, shuffle=True, random_state=seed + 1 + k)
         train, val = next(inner.split(patients[rest], y[rest]))
         assignment = {str(p): "test" for p in patients[test]}
