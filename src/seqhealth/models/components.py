@@ -189,15 +189,17 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class SequenceHead(nn.Module):
     """One prediction per sequence from the encoder outputs (padding excluded)."""
 
-    def __init__(self, input_size: int, n_outputs: int, pooling: str = "mean"):
+    def __init__(self, input_size: int, n_outputs: int, pooling: str = "mean", skip_size: int = 0):
         super().__init__()
         if pooling not in ("mean", "attention", "last"):
             raise ValueError(f"pooling must be mean|attention|last, got {pooling!r}")
         self.pooling = pooling
         self.score = nn.Linear(input_size, 1) if pooling == "attention" else None
-        self.out = nn.Linear(input_size, n_outputs)
+        self.out = nn.Linear(input_size + skip_size, n_outputs)
 
-    def forward(self, outputs: torch.Tensor, mask: torch.Tensor, final: torch.Tensor):
+    def forward(self, outputs: torch.Tensor, mask: torch.Tensor, final: torch.Tensor,
+                skip: torch.Tensor | None = None):
+        """``skip [B, skip_size]``: features given to the output layer next to the pooled state."""
         if self.pooling == "mean":
             pooled = masked_mean(outputs, mask)
         elif self.pooling == "attention":
@@ -206,6 +208,8 @@ class SequenceHead(nn.Module):
             pooled = (attention.unsqueeze(-1) * outputs).sum(1)
         else:
             pooled = final
+        if skip is not None:
+            pooled = torch.cat([pooled, skip], dim=-1)
         return self.out(pooled)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     BinaryAUROC,
@@ -63,6 +64,7 @@ class SequenceModel(pl.LightningModule):
         use_packing: bool = False,
         kmer_size: int = 1,
         input_skip: bool = False,
+        head_dropout: float = 0.0,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -73,14 +75,20 @@ class SequenceModel(pl.LightningModule):
             num_layers=num_layers, dropout=dropout, bidirectional=bidirectional,
             use_packing=use_packing, kmer_size=kmer_size,
         )
-        # input_skip: the per-position head also sees that position's own input, so a strong
-        # local feature (e.g. ORF length) is usable from the first step while the RNN learns
-        # the context around it.
-        skip_size = self.encoder.input_size if (input_skip and task_kind == "tagging") else 0
+        # input_skip: the head also sees the input directly, next to the RNN's summary of it.
+        # Tagging: each position's own input, so a strong local feature (e.g. ORF length) is
+        # usable from the first step while the RNN learns the context around it. Sequence: the
+        # input at the sequence's last step; for vitals that is the latest carried-forward value
+        # of every variable (the chart at 48 h), which on the 2012 sample alone carries most
+        # of the signal that a small RNN otherwise dilutes over the stay.
+        skip_size = self.encoder.input_size if input_skip else 0
         if task_kind == "tagging":
             self.head = PositionHead(self.encoder.output_size + skip_size, n_classes)
         else:
-            self.head = SequenceHead(self.encoder.output_size, n_classes, head_pooling)
+            self.head = SequenceHead(self.encoder.output_size, n_classes, head_pooling, skip_size)
+        # Dropout on the encoder's outputs before the head: the only dropout a one-layer
+        # encoder gets (``dropout`` acts between stacked layers), never on the input skip.
+        self.head_dropout = nn.Dropout(head_dropout)
         self.binary = n_classes == 1
         # Buffers so the weights follow the module to any device.
         self.register_buffer("pos_weight", None if pos_weight is None
@@ -102,9 +110,14 @@ class SequenceModel(pl.LightningModule):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         outputs, final = self.encoder(x, lengths)
-        if self.hparams.input_skip and self.hparams.task_kind == "tagging":
-            outputs = torch.cat([outputs, self.encoder.embed(x) * mask.unsqueeze(-1)], dim=-1)
-        return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
+        outputs, final = self.head_dropout(outputs), self.head_dropout(final)
+        if not self.hparams.input_skip:
+            return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
+        inputs = self.encoder.embed(x)
+        if self.hparams.task_kind == "tagging":
+            return self.head(torch.cat([outputs, inputs * mask.unsqueeze(-1)], dim=-1), mask, final)
+        last_step = (lengths.to(inputs.device) - 1).clamp(min=0)
+        return self.head(outputs, mask, final, skip=inputs[torch.arange(len(inputs), device=inputs.device), last_step])
 
     def _valid(self, batch: dict, logits: torch.Tensor):
         """Flattened logits [N, C], labels [N], weights [N] of the positions that count."""

@@ -43,7 +43,7 @@ from seqhealth.tasks.vitals import (
     evaluate_mortality,
     evaluate_sepsis,
 )
-from seqhealth.vitals.features import apply_features, build_patient_sequences
+from seqhealth.vitals.features import CHANNELS, apply_features, build_patient_sequences
 from seqhealth.vitals.validation import validate_2012, validate_2019
 
 
@@ -104,14 +104,16 @@ def _vitals_eval_samples(model_input: dict, builder_inputs, preprocessing: dict)
     clean_long, labels = builder_inputs
     grid = labels[["patient_id", "time_h"]] if preprocessing["times"] == "hourly" else "observed"
     sequences = build_patient_sequences(
-        clean_long, list(preprocessing["variables"]), times=grid, max_hours=preprocessing.get("max_hours")
+        clean_long, list(preprocessing["variables"]), times=grid, max_hours=preprocessing.get("max_hours"),
+        step_hours=preprocessing.get("step_hours"),
     )
     stats = {k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")}
+    channels = preprocessing.get("channels") or CHANNELS
     out = {}
     for split in ("val", "test"):
         patients = model_input["patients"][split]
         out[split] = [
-            {**sample, "x": apply_features(sequences[patient], stats)}
+            {**sample, "x": apply_features(sequences[patient], stats, channels=channels)}
             for patient, sample in zip(patients, model_input["splits"][split], strict=True)
         ]
     return out

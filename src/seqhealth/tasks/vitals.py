@@ -13,6 +13,7 @@ from seqhealth.tasks.evaluation import metrics_document, prevalence_baseline
 from seqhealth.tasks.fingerprint import samples_fingerprint
 from seqhealth.tasks.fit import predict_samples
 from seqhealth.vitals.features import (
+    CHANNELS,
     apply_features,
     build_patient_sequences,
     feature_names,
@@ -30,11 +31,12 @@ def _vitals_model_input(task, sequences, labels_of, strata, params, variables, t
         assignment = split_groups(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
     train_ids = [p for p in patients if assignment[p] == "train"]
     stats = fit_normalisation(sequences, train_ids)
+    channels = list(params.get("channels") or CHANNELS)
     splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
     patient_order: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for patient in patients:
         seq = sequences[patient]
-        x = apply_features(seq, stats)
+        x = apply_features(seq, stats, channels=channels)
         splits[assignment[patient]].append({"x": x, "y": labels_of(patient, seq), "length": len(x)})
         patient_order[assignment[patient]].append(patient)
     positives = np.concatenate([np.atleast_1d(s["y"]) for s in splits["train"]])
@@ -53,10 +55,12 @@ def _vitals_model_input(task, sequences, labels_of, strata, params, variables, t
         "preprocessing": {
             "kind": "vitals",
             "variables": list(variables),
-            "feature_names": feature_names(list(variables)),
+            "feature_names": feature_names(list(variables), channels),
+            "channels": channels,
             "normalisation": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in stats.items()},
             "times": times,
             "max_hours": params.get("max_hours"),
+            "step_hours": params.get("step_hours"),
         },
         "class_names": ["negative", "positive"],
         "fingerprint": samples_fingerprint(splits),
@@ -69,11 +73,15 @@ def _vitals_model_input(task, sequences, labels_of, strata, params, variables, t
 def build_mortality_model_input(
     clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict, assignment: dict | None = None
 ) -> dict:
-    """One sample per stay: its first ``max_hours`` hours (irregular steps) -> in-hospital death.
+    """One sample per stay: its first ``max_hours`` hours -> in-hospital death.
 
+    Steps are the stay's own observation times, binned to ``step_hours`` when set (see
+    ``parameters_vitals_mortality.yml`` for the measured effect); ``channels`` picks the input
+    feature groups (``vitals.features.CHANNELS``; default all).
     ``assignment`` (patient id -> train/val/test) replaces the seeded split, e.g. for one fold of
     ``tasks.cross_validation``."""
-    sequences = build_patient_sequences(clean_long, P2012_FEATURES, max_hours=params.get("max_hours", 48))
+    sequences = build_patient_sequences(clean_long, P2012_FEATURES, max_hours=params.get("max_hours", 48),
+                                        step_hours=params.get("step_hours"))
     label_of = dict(zip(labels["patient_id"].astype(str), labels["label"].astype(int)))
     sequences = {p: s for p, s in sequences.items() if p in label_of}
     return _vitals_model_input(

@@ -1,9 +1,11 @@
 """Per-patient GRU-D style inputs from the canonical long table.
 
-Sequences live on each patient's own irregular time grid (the union of its observation times,
-or the hourly rows for 2019): nothing is resampled. ``apply_features`` turns one sequence into
-``float32[T, 3V+1]`` = [normalised values, observed mask, log1p hours since the variable was
-last observed, log1p hours since the previous step]. Missing values are carried forward from
+Sequences live on each patient's own time grid: the union of its observation times (optionally
+binned to ``step_hours``), or the hourly rows for 2019. ``apply_features`` turns one sequence
+into ``float32[T, F]`` from up to four channel groups, in this order: ``value`` (normalised,
+carried forward), ``observed`` (mask), ``hours_since_seen`` (log1p hours since the variable was
+last observed) and ``step_gap`` (log1p hours since the previous step; one column). All four
+(GRU-D style inputs, ``3V+1`` columns) are the default. Missing values are carried forward from
 the patient's own last observation (causal: only the past is used) and are 0 (= the training
 mean) before the first observation; the mask and delta channels tell the model which is which.
 """
@@ -19,6 +21,7 @@ def build_patient_sequences(
     variables: list[str],
     times: str | pd.DataFrame = "observed",
     max_hours: float | None = None,
+    step_hours: float | None = None,
 ) -> dict[str, dict]:
     """``{patient_id: {"times": float32[T], "values": float32[T, V] (raw, NaN = missing),
     "variables": list}}``.
@@ -27,11 +30,22 @@ def build_patient_sequences(
     long table, so descriptors at t=0 give a step at 0). A frame ``patient_id, time_h`` (e.g. the
     2019 hourly labels) gives the grid explicitly; observations off the grid are dropped.
     ``max_hours`` keeps ``time_h <= max_hours`` (e.g. the first 48 h for mortality).
+    ``step_hours`` (observed grid only) moves each observation to the end of its bin,
+    ``ceil(t / step_hours) * step_hours`` (so a step only holds what was charted by then: causal),
+    and averages repeated measurements of one variable within a bin.
     Vectorised over all patients: one factorise + one scatter, then a split.
     """
     obs = clean_long
     if max_hours is not None:
         obs = obs[obs["time_h"] <= max_hours]
+    if step_hours is not None:
+        if not isinstance(times, str):
+            raise ValueError("step_hours bins the observed grid; an explicit grid is used as given")
+        if step_hours <= 0:
+            raise ValueError(f"step_hours must be > 0, got {step_hours!r}")
+        binned = np.ceil(obs["time_h"].to_numpy(dtype=np.float64) / step_hours) * step_hours
+        obs = (obs[["patient_id", "variable", "value"]].assign(time_h=binned)
+               .groupby(["patient_id", "time_h", "variable"], as_index=False, sort=False)["value"].mean())
     if isinstance(times, str):
         if times != "observed":
             raise ValueError(f"times must be 'observed' or a frame, got {times!r}")
@@ -90,8 +104,20 @@ def _last_observed_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(mask, steps, -1), axis=0)
 
 
-def apply_features(seq: dict, stats: dict, carry_forward: bool = True) -> np.ndarray:
-    """One patient -> ``float32[T, 3V+1]``; always finite (asserted)."""
+CHANNELS = ("value", "observed", "hours_since_seen", "step_gap")
+
+
+def _check_channels(channels) -> tuple[str, ...]:
+    channels = tuple(channels)
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown or not channels:
+        raise ValueError(f"feature channels must be a non-empty subset of {list(CHANNELS)}, got {list(channels)}")
+    return tuple(c for c in CHANNELS if c in channels)  # always the canonical order
+
+
+def apply_features(seq: dict, stats: dict, carry_forward: bool = True, channels=CHANNELS) -> np.ndarray:
+    """One patient -> ``float32[T, F]`` with the ``channels`` groups; always finite (asserted)."""
+    channels = _check_channels(channels)
     values, times = seq["values"], seq["times"].astype(np.float64)
     mask = ~np.isnan(values)
     normalised = (values - stats["mean"]) / stats["std"]
@@ -106,16 +132,18 @@ def apply_features(seq: dict, stats: dict, carry_forward: bool = True) -> np.nda
     last_time = np.where(last >= 0, times[np.maximum(last, 0)], times[0] if len(times) else 0.0)
     since_seen = np.log1p(np.maximum(times[:, None] - last_time, 0.0))
     gap = np.log1p(np.maximum(np.diff(times, prepend=times[:1]), 0.0))[:, None]
-    out = np.concatenate([filled, mask, since_seen, gap], axis=1).astype(np.float32)
+    groups = {"value": filled, "observed": mask, "hours_since_seen": since_seen, "step_gap": gap}
+    out = np.concatenate([groups[c] for c in channels], axis=1).astype(np.float32)
     assert np.isfinite(out).all(), "apply_features produced a non-finite value"
     return out
 
 
-def feature_names(variables: list[str]) -> list[str]:
+def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
     """Column names of ``apply_features`` output, in order."""
-    return (
-        [f"{v}" for v in variables]
-        + [f"{v}__observed" for v in variables]
-        + [f"{v}__hours_since_seen" for v in variables]
-        + ["hours_since_previous_step"]
-    )
+    names = {
+        "value": [f"{v}" for v in variables],
+        "observed": [f"{v}__observed" for v in variables],
+        "hours_since_seen": [f"{v}__hours_since_seen" for v in variables],
+        "step_gap": ["hours_since_previous_step"],
+    }
+    return [name for c in _check_channels(channels) for name in names[c]]
