@@ -1,11 +1,10 @@
 """Real-data floors with default parameters (runtime paths only):
 - coding task: E. coli K-12 slice, held-out loci;
-- mortality task: the 400-stay PhysioNet 2012 sample, 5-fold cross-validated AUROC (a single
-  60-stay test split holds ~8 deaths: see tasks.cross_validation). The issue's floor is 0.75; the
-  model reaches ~0.71 cross-validated here (open, see README), so this asserts the measured level
-  as a regression floor, well clear of the prevalence baseline (0.5).
+- mortality task: the 400-stay PhysioNet 2012 sample, 5-fold cross-validated AUROC repeated over
+  fold seeds 0-4 (25 held-out folds; a single 60-stay test split holds ~8 deaths and one 5-fold CV
+  still moves by +-0.04 with its seed: see tasks.cross_validation), against the issue's 0.75.
 
-Run only where ../shared/data exists (about 1.5 minutes each on 2 CPU cores).
+Run only where ../shared/data exists (about 1.5 and 3 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from seqhealth.tasks.cross_validation import cross_validate_mortality
+from seqhealth.tasks.cross_validation import repeated_cross_validate_mortality
 from seqhealth.tasks.fit import resolve_train_config
 from tests.conftest import make_project_copy, run_kedro
 
@@ -49,6 +48,9 @@ def test_physionet2012_mortality_cross_validated_auroc(tmp_path, shared_data):
     shared_train = yaml.safe_load((base / "parameters_train.yml").read_text())["train"]
     train_cfg = {**resolve_train_config(shared_train, task.get("train")),
                  "checkpoint_dir": str(tmp_path / "cv_checkpoints"), "enable_progress_bar": False}
-    result = cross_validate_mortality(clean, labels, task["samples"], task["model"], train_cfg, folds=5, seed=0)
-    assert len(result["out_of_fold"]) == 400 and result["out_of_fold"]["patient_id"].is_unique
-    assert result["mean_auroc"] >= 0.65, result["fold_auroc"]
+    result = repeated_cross_validate_mortality(clean, labels, task["samples"], task["model"], train_cfg,
+                                               folds=5, seeds=range(5))
+    for run in result["runs"].values():
+        assert len(run["out_of_fold"]) == 400 and run["out_of_fold"]["patient_id"].is_unique
+    assert len(result["fold_auroc"]) == 25
+    assert result["mean_auroc"] >= 0.75, result["per_seed"]

@@ -38,17 +38,17 @@ def test_causal_bidirectional_is_refused():
 
 
 @pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
-@pytest.mark.parametrize("task_kind,n_classes,pooling", [
-    ("tagging", 1, "mean"), ("sequence", 3, "attention"), ("sequence", 1, "mean"),
-    ("sequence", 3, "last"),
+@pytest.mark.parametrize("task_kind,n_classes,pooling,input_skip", [
+    ("tagging", 1, "mean", False), ("sequence", 3, "attention", False), ("sequence", 1, "mean", False),
+    ("sequence", 3, "last", False), ("sequence", 1, "attention", True), ("tagging", 1, "mean", True),
 ])
-def test_padding_changes_nothing(task_kind, n_classes, pooling):
+def test_padding_changes_nothing(task_kind, n_classes, pooling, input_skip):
     torch.manual_seed(0)
     samples = _tagging_samples(6, 1) if task_kind == "tagging" else _sequence_samples(6, 1)
     if task_kind == "sequence" and n_classes == 1:
         samples = [{**s, "y": s["y"] % 2} for s in samples]
     model = SequenceModel(task_kind=task_kind, n_classes=n_classes, hidden_size=8,
-                          head_pooling=pooling).eval()
+                          head_pooling=pooling, input_skip=input_skip, head_dropout=0.5).eval()
     dataset = SequenceDataset(samples)
     batch = pad_collate([dataset[i] for i in range(len(dataset))])
     extra = {"x": torch.nn.functional.pad(batch["x"], (0, 13)),
@@ -73,6 +73,30 @@ def test_padding_changes_nothing(task_kind, n_classes, pooling):
         np.testing.assert_allclose(a, b, atol=1e-6)
     for key in metrics_a:
         assert torch.allclose(metrics_a[key], metrics_b[key], atol=1e-6), key
+
+
+def test_sequence_input_skip_reads_each_sequence_at_its_own_last_step():
+    torch.manual_seed(0)
+    model = SequenceModel(task_kind="sequence", n_classes=1, input_kind="features", input_size=2,
+                          hidden_size=4, input_skip=True, head_dropout=0.5).eval()
+    with torch.no_grad():  # the output layer reads only the skip's first feature
+        model.head.out.weight.zero_()
+        model.head.out.bias.zero_()
+        model.head.out.weight[0, -2] = 1.0
+    rng = np.random.default_rng(0)
+    samples = []
+    for length, last in [(3, 2.0), (7, -1.5), (5, 0.25)]:
+        x = rng.normal(size=(length, 2)).astype(np.float32)
+        x[-1, 0] = last
+        samples.append({"x": x, "y": 0, "length": length})
+    batch = pad_collate([SequenceDataset(samples)[i] for i in range(3)])
+    with torch.no_grad():
+        logits = model(batch["x"], batch["lengths"], batch["mask"]).squeeze(-1)
+    np.testing.assert_allclose(logits.numpy(), [2.0, -1.5, 0.25], atol=1e-6)  # not the padded zeros
+    model.train()  # head dropout acts on the encoder side only: the skip is never dropped
+    with torch.no_grad():
+        np.testing.assert_allclose(model(batch["x"], batch["lengths"], batch["mask"]).squeeze(-1).numpy(),
+                                   [2.0, -1.5, 0.25], atol=1e-6)
 
 
 @pytest.mark.parametrize("task_kind,n_classes", [("tagging", 1), ("sequence", 3)])

@@ -70,7 +70,10 @@ def model_inputs(demo_raw) -> dict:
     raw_2012 = read_2012_directory(demo_raw / "vitals_mortality")
     clean, labels, _, _ = validate_2012(raw_2012)
     clean, labels = _first_patients(clean, N_PATIENTS), _first_patients(labels, N_PATIENTS)
-    mortality = build_mortality_model_input(clean, labels, {"max_hours": 48, "split": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 0})
+    # The task's configured encoding (hourly bins, value + step-gap channels), so serving must
+    # repeat both from the logged preprocessing.
+    mortality = build_mortality_model_input(clean, labels, {"max_hours": 48, "step_hours": 1, "channels": ["value", "step_gap"],
+                                                            "split": {"train": 0.6, "val": 0.2, "test": 0.2}, "seed": 0})
     mortality["clean_long"] = clean
 
     wide = read_2019_directory(demo_raw / "vitals_sepsis")

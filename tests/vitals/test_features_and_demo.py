@@ -6,13 +6,20 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
 from seqhealth.datasets.physionet import PhysioNet2012Dataset, PhysioNet2019Dataset
 from seqhealth.vitals.demo import write_demo_vitals
-from seqhealth.vitals.features import apply_features, build_patient_sequences, fit_normalisation
+from seqhealth.vitals.features import (
+    CHANNELS,
+    apply_features,
+    build_patient_sequences,
+    feature_names,
+    fit_normalisation,
+)
 from seqhealth.vitals.schema import PSV_COLUMNS
 from seqhealth.vitals.validation import validate_2012, validate_2019
 
@@ -38,6 +45,34 @@ def test_sequences_use_the_union_of_observed_times_and_features_fill_causally():
     np.testing.assert_array_equal(features[:, 3:6], [[1, 0, 0], [0, 1, 0], [1, 0, 0]])
     np.testing.assert_allclose(features[1, 6], np.log1p(1.5), rtol=1e-6)  # HR last seen 1.5 h ago
     np.testing.assert_allclose(features[:, 9], np.log1p([0, 1.5, 1.5]), rtol=1e-6)
+
+
+def test_step_hours_bins_to_the_end_of_each_bin_and_averages_repeats():
+    clean = _long([("a", 0.0, "Age", 70.0), ("a", 0.2, "HR", 80.0), ("a", 0.7, "HR", 100.0),
+                   ("a", 1.0, "Temp", 37.0), ("a", 1.01, "HR", 60.0), ("a", 47.5, "HR", 90.0),
+                   ("a", 48.5, "HR", 10.0)])  # fmt: skip
+    a = build_patient_sequences(clean, ["HR", "Temp", "Age"], max_hours=48, step_hours=1)["a"]
+    # 0 stays 0 (descriptors), (0, 1] -> 1, (1, 2] -> 2, 47.5 -> 48; 48.5 is past max_hours.
+    np.testing.assert_array_equal(a["times"], [0.0, 1.0, 2.0, 48.0])
+    np.testing.assert_allclose(a["values"][:, 0], [np.nan, 90.0, 60.0, 90.0])  # 80 and 100 averaged
+    np.testing.assert_allclose(a["values"][:, 1], [np.nan, 37.0, np.nan, np.nan])
+    # Nothing is lost: every kept observation lands in exactly one bin.
+    assert np.isfinite(a["values"]).sum() == 5
+    with pytest.raises(ValueError, match="explicit grid"):
+        build_patient_sequences(clean, ["HR"], times=clean[["patient_id", "time_h"]], step_hours=1)
+
+
+def test_channel_selection_takes_columns_of_the_full_encoding_in_canonical_order():
+    clean = _long([("a", 0.0, "HR", 80.0), ("a", 1.5, "Temp", 37.0), ("a", 3.0, "HR", 100.0)])
+    seq = build_patient_sequences(clean, ["HR", "Temp"])["a"]
+    stats = fit_normalisation({"a": seq}, ["a"])
+    full = apply_features(seq, stats)
+    assert full.shape[1] == len(feature_names(["HR", "Temp"])) == 7 and CHANNELS[0] == "value"
+    chosen = apply_features(seq, stats, channels=["step_gap", "value"])  # order given is irrelevant
+    np.testing.assert_array_equal(chosen, full[:, [0, 1, 6]])
+    assert feature_names(["HR", "Temp"], ["step_gap", "value"]) == ["HR", "Temp", "hours_since_previous_step"]
+    with pytest.raises(ValueError, match="subset of"):
+        apply_features(seq, stats, channels=["value", "delta"])
 
 
 def test_normalisation_uses_training_patients_only():

@@ -8,6 +8,8 @@ stays alone, exactly as the pipeline's builder does.
 
 Plain Python (no Kedro): ``cross_validate_mortality(clean_long, labels, params, model, train)``
 with the task's parameter groups, e.g. from a notebook or ``tests/test_real_data_floors.py``.
+Even 5-fold CV of 400 stays moves by +-0.04 AUROC with the fold seed (measured: 0.740-0.780),
+so ``repeated_cross_validate_mortality`` repeats it over several seeds and averages all folds.
 """
 
 from __future__ import annotations
@@ -71,4 +73,27 @@ def cross_validate_mortality(
         "mean_auroc": float(np.mean(fold_auroc)),
         "pooled_auroc": float(roc_auc_score(out_of_fold["label"], out_of_fold["risk"])),
         "out_of_fold": out_of_fold,
+    }
+
+
+def repeated_cross_validate_mortality(
+    clean_long: pd.DataFrame,
+    labels: pd.DataFrame,
+    sample_params: dict,
+    model_params: dict,
+    train_cfg: dict,
+    folds: int = 5,
+    seeds=(0, 1, 2, 3, 4),
+) -> dict:
+    """``cross_validate_mortality`` once per fold seed: ``{"per_seed": {seed: mean fold AUROC},
+    "fold_auroc": all folds, "mean_auroc": their mean, "pooled_auroc": mean per-seed pooled}``."""
+    runs = {int(seed): cross_validate_mortality(clean_long, labels, sample_params, model_params, train_cfg, folds, int(seed))
+            for seed in seeds}
+    every_fold = [a for run in runs.values() for a in run["fold_auroc"]]
+    return {
+        "per_seed": {seed: run["mean_auroc"] for seed, run in runs.items()},
+        "fold_auroc": every_fold,
+        "mean_auroc": float(np.mean(every_fold)),
+        "pooled_auroc": float(np.mean([run["pooled_auroc"] for run in runs.values()])),
+        "runs": runs,
     }
