@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from seqhealth.genomics.validation import validate_dna_records
 from seqhealth.splits import genomic_blocks
 from seqhealth.tasks.dna import (
@@ -43,7 +41,7 @@ from seqhealth.tasks.vitals import (
     evaluate_mortality,
     evaluate_sepsis,
 )
-from seqhealth.vitals.features import CHANNELS, apply_features, build_patient_sequences
+from seqhealth.vitals.features import encode_like
 from seqhealth.vitals.validation import validate_2012, validate_2019
 
 
@@ -103,17 +101,13 @@ def _vitals_eval_samples(model_input: dict, builder_inputs, preprocessing: dict)
     is scored on exactly the inputs it would get in serving."""
     clean_long, labels = builder_inputs
     grid = labels[["patient_id", "time_h"]] if preprocessing["times"] == "hourly" else "observed"
-    sequences = build_patient_sequences(
-        clean_long, list(preprocessing["variables"]), times=grid, max_hours=preprocessing.get("max_hours"),
-        step_hours=preprocessing.get("step_hours"),
-    )
-    stats = {k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")}
-    channels = preprocessing.get("channels") or CHANNELS
+    wanted = [p for split in ("val", "test") for p in model_input["patients"][split]]
+    encoded = encode_like(clean_long, preprocessing, times=grid, patients=wanted)
     out = {}
     for split in ("val", "test"):
         patients = model_input["patients"][split]
         out[split] = [
-            {**sample, "x": apply_features(sequences[patient], stats, channels=channels)}
+            {**sample, "x": encoded[patient][1]}
             for patient, sample in zip(patients, model_input["splits"][split], strict=True)
         ]
     return out

@@ -20,7 +20,7 @@ import pandas as pd
 
 from seqhealth.genomics.alphabet import first_invalid
 from seqhealth.genomics.readers import fasta_records
-from seqhealth.vitals.features import CHANNELS, apply_features, build_patient_sequences
+from seqhealth.vitals.features import encode_like
 from seqhealth.vitals.readers import LONG_CSV_COLUMNS, long_csv_to_raw, parse_hours
 from seqhealth.vitals.schema import RANGES_2012, RANGES_2019
 from seqhealth.vitals.validation import validate_long
@@ -177,20 +177,11 @@ def vitals_samples(
     sepsis steps are the observed hours (training used the .psv rows, which are the same hours
     whenever every row has a measurement, as PhysioNet's always do: Age/Gender are repeated).
     """
-    stats = {
-        "mean": np.asarray(preprocessing["normalisation"]["mean"], dtype=np.float32),
-        "std": np.asarray(preprocessing["normalisation"]["std"], dtype=np.float32),
-    }
-    sequences = build_patient_sequences(
-        clean, list(preprocessing["variables"]), max_hours=preprocessing.get("max_hours"),
-        step_hours=preprocessing.get("step_hours"),
-    )
-    # Models logged before channels were configurable used all of them.
-    channels = preprocessing.get("channels") or CHANNELS
-    patients = sorted(sequences)
+    encoded = encode_like(clean, preprocessing)
+    patients = sorted(encoded)
     samples, times = [], []
     for patient in patients:
-        x = apply_features(sequences[patient], stats, channels=channels)
+        sequence, x = encoded[patient]
         samples.append({"x": x, "y": placeholder_target(task_kind, len(x)), "length": len(x)})
-        times.append(sequences[patient]["times"])
+        times.append(sequence["times"])
     return patients, samples, times

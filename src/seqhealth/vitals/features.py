@@ -147,3 +147,24 @@ def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
         "step_gap": ["hours_since_previous_step"],
     }
     return [name for c in _check_channels(channels) for name in names[c]]
+
+
+def encode_like(clean_long: pd.DataFrame, preprocessing: dict, times: str | pd.DataFrame = "observed",
+                patients=None) -> dict:
+    """``{patient_id: (sequence, features)}`` encoded exactly as the model that logged
+    ``preprocessing`` was trained: its grid (``max_hours``, ``step_hours``), its training
+    normalisation and its ``channels``. For champion re-scoring and serving. Models logged before
+    ``step_hours``/``channels`` existed lack the keys and get the then-only encoding.
+    ``patients``: encode only these (default: every patient in ``clean_long``)."""
+    if patients is not None:
+        wanted = {str(p) for p in patients}  # sequences are keyed by str(patient_id)
+        clean_long = clean_long[clean_long["patient_id"].astype(str).isin(wanted)]
+        if not isinstance(times, str):
+            times = times[times["patient_id"].astype(str).isin(wanted)]
+    sequences = build_patient_sequences(
+        clean_long, list(preprocessing["variables"]), times=times,
+        max_hours=preprocessing.get("max_hours"), step_hours=preprocessing.get("step_hours"),
+    )
+    stats = {k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")}
+    channels = preprocessing.get("channels") or CHANNELS
+    return {patient: (seq, apply_features(seq, stats, channels=channels)) for patient, seq in sequences.items()}
