@@ -24,7 +24,7 @@ def _module_constants(tree: ast.Module) -> dict:
         node.targets[0].id: ast.literal_eval(node.value)
         for node in tree.body
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-        and isinstance(node.value, (ast.Constant, ast.List))
+        and isinstance(node.value, ast.Constant | ast.List)
     }  # fmt: skip
 
 

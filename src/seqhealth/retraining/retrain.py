@@ -126,7 +126,7 @@ def compare_on_frozen_set(challenger: dict | Skipped, history, model_input: dict
 
 
 def _metric_tags(prefix: str, test: dict | None) -> dict:
-    return {f"{prefix}.{k}": f"{v:.6g}" for k, v in (test or {}).items() if isinstance(v, (int, float)) and math.isfinite(v)}
+    return {f"{prefix}.{k}": f"{v:.6g}" for k, v in (test or {}).items() if isinstance(v, int | float) and math.isfinite(v)}
 
 
 def _record_in_mlflow(run_id: str | None, version_ref: tuple[str, str] | None, decision: dict) -> None:
