@@ -1,7 +1,8 @@
 """Padding efficiency (real tokens / padded slots) of BucketBatchSampler vs random batches.
 
 Length distributions: the real development data in ../shared/data (PhysioNet 2019 rows per
-patient, PhysioNet 2012 distinct timestamps per patient, ls_orchid sequence lengths; E. coli
+patient, PhysioNet 2012 distinct timestamps per patient and the hourly steps per patient that the
+mortality model uses (``step_hours: 1``), ls_orchid sequence lengths; E. coli
 windows are fixed length and skipped) and synthetic lognormal demo-like lengths. Lengths are
 read by counting lines, so this does not depend on the ingestion packages.
 
@@ -35,6 +36,21 @@ def physionet2012_lengths() -> np.ndarray:
         times = {line.split(",", 1)[0] for line in f.read_text().splitlines()[1:]}
         times.discard("00:00")  # descriptors; a model's time axis starts after them
         lengths.append(max(len(times), 1))
+    return np.array(lengths)
+
+
+def physionet2012_hourly_lengths(max_hours: int = 48) -> np.ndarray:
+    """Steps per stay on the mortality task's grid: t=0 (descriptors) plus every hour
+    ceil(t) <= ``max_hours`` in which anything was charted."""
+    lengths = []
+    for f in sorted((DATA / "physionet2012_mortality" / "set-a").glob("*.txt")):
+        hours = set()
+        for line in f.read_text().splitlines()[1:]:
+            hh, mm = line.split(",", 1)[0].split(":")
+            t = int(hh) + int(mm) / 60
+            if t <= max_hours:
+                hours.add(int(np.ceil(t)))
+        lengths.append(max(len(hours), 1))
     return np.array(lengths)
 
 
@@ -88,6 +104,7 @@ def main() -> int:
     if DATA.is_dir():
         rows.append(compare("physionet2019 rows/patient", physionet2019_lengths(), 32, 16))
         rows.append(compare("physionet2012 timestamps/patient", physionet2012_lengths(), 32, 16))
+        rows.append(compare("physionet2012 hourly steps/patient", physionet2012_hourly_lengths(), 16, 16))
         # 30 records only: small batches so that batching matters at all.
         rows.append(compare("ls_orchid bp", orchid_lengths(), 4, 4))
     else:
