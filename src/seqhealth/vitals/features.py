@@ -7,7 +7,8 @@ carried forward), ``observed`` (mask), ``hours_since_seen`` (log1p hours since t
 last observed) and ``step_gap`` (log1p hours since the previous step; one column). All four
 (GRU-D style inputs, ``3V+1`` columns) are the default. Missing values are carried forward from
 the patient's own last observation (causal: only the past is used) and are 0 (= the training
-mean) before the first observation; the mask and delta channels tell the model which is which.
+mean) before the first observation; the mask and delta channels, when selected, tell the model
+which is which.
 """
 
 from __future__ import annotations
