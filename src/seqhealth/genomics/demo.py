@@ -148,13 +148,18 @@ def _decorate(rng, sequence: str) -> str:
 
 
 def write_demo_dna(out_dir: Path, seed: int = 0, n_classify: int = 300) -> dict[str, Path]:
-    """Write the demo files under ``out_dir``; identical bytes for the same ``seed``."""
+    """Write both DNA demo sets under ``out_dir``; identical bytes for the same ``seed``."""
     out_dir = Path(out_dir)
+    genbank_path = write_coding_demo(out_dir / "dna_coding", seed)
+    return {"genbank": genbank_path, **write_classify_demo(out_dir / "dna_classify", seed, n_classify)}
+
+
+def write_coding_demo(coding_dir: Path, seed: int = 0) -> Path:
+    """GenBank demo genomes with CDS features: ``coding_dir/demo_genomes.gbk``."""
+    coding_dir = Path(coding_dir)
     rng = np.random.default_rng(seed)
     # A strongly skewed codon usage (as in real genomes) gives coding DNA its periodic signature.
     codon_probs = rng.dirichlet(np.full(len(SENSE_CODONS), 0.3))
-
-    coding_dir = out_dir / "dna_coding"
     coding_dir.mkdir(parents=True, exist_ok=True)
     records = [
         _genome_record(rng, codon_probs, f"DEMOG{k + 1:02d}", length)
@@ -163,8 +168,13 @@ def write_demo_dna(out_dir: Path, seed: int = 0, n_classify: int = 300) -> dict[
     genbank_path = coding_dir / "demo_genomes.gbk"
     with genbank_path.open("w", newline="\n") as handle:
         SeqIO.write(records, handle, "genbank")
+    return genbank_path
 
-    classify_dir = out_dir / "dna_classify"
+
+def write_classify_demo(classify_dir: Path, seed: int = 0, n_classify: int = 300) -> dict[str, Path]:
+    """Labelled demo sequences: ``classify_dir/sequences.fasta`` + ``labels.tsv``."""
+    classify_dir = Path(classify_dir)
+    rng = np.random.default_rng(seed + 1)
     classify_dir.mkdir(parents=True, exist_ok=True)
     classes = ("gc_island", "promoter_like", "tandem_repeat")
     labels = [classes[i % 3] for i in rng.permutation(n_classify)]
@@ -187,4 +197,4 @@ def write_demo_dna(out_dir: Path, seed: int = 0, n_classify: int = 300) -> dict[
     pd.DataFrame(label_rows, columns=["id", "label"]).to_csv(
         labels_path, sep="\t", index=False, lineterminator="\n"
     )
-    return {"genbank": genbank_path, "fasta": fasta_path, "labels": labels_path}
+    return {"fasta": fasta_path, "labels": labels_path}

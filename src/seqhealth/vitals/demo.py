@@ -89,7 +89,7 @@ def _sepsis_patient(rng: np.random.Generator, septic: bool) -> np.ndarray:
 
 
 def _write_sepsis(out_dir: Path, rng: np.random.Generator) -> list[Path]:
-    folder = out_dir / "vitals_sepsis" / "training"
+    folder = out_dir / "training"
     folder.mkdir(parents=True, exist_ok=True)
     septic = np.zeros(N_SEPSIS_PATIENTS, dtype=bool)
     septic[rng.choice(N_SEPSIS_PATIENTS, round(SEPTIC_FRACTION * N_SEPSIS_PATIENTS), False)] = True
@@ -183,7 +183,7 @@ def _mortality_lines(rng, record_id: int, severity: float, died: bool) -> list[s
 
 
 def _write_mortality(out_dir: Path, rng: np.random.Generator) -> tuple[list[Path], Path]:
-    folder = out_dir / "vitals_mortality" / "set-a"
+    folder = out_dir / "set-a"
     folder.mkdir(parents=True, exist_ok=True)
     n = N_MORTALITY_PATIENTS
     severity = rng.normal(0, 1, n)
@@ -204,17 +204,26 @@ def _write_mortality(out_dir: Path, rng: np.random.Generator) -> tuple[list[Path
         stay = int(rng.integers(2, 30))
         survival = int(rng.integers(2, stay + 3)) if died[index] else -1
         outcome_lines.append(f"{record_id},{saps},{sofa},{stay},{survival},{int(died[index])}")
-    outcomes = out_dir / "vitals_mortality" / "Outcomes-a.txt"
+    outcomes = out_dir / "Outcomes-a.txt"
     outcomes.write_text("\n".join(outcome_lines) + "\n")
     return paths, outcomes
+
+
+def write_sepsis_demo(folder: Path, seed: int = 0) -> list[Path]:
+    """PhysioNet 2019 ``.psv`` demo stays under ``folder/training``."""
+    return _write_sepsis(Path(folder), np.random.default_rng(seed))
+
+
+def write_mortality_demo(folder: Path, seed: int = 0) -> tuple[list[Path], Path]:
+    """PhysioNet 2012 demo stays under ``folder/set-a`` and ``folder/Outcomes-a.txt``."""
+    return _write_mortality(Path(folder), np.random.default_rng(seed + 1))
 
 
 def write_demo_vitals(out_dir: Path, seed: int = 0) -> dict:
     """Write both demo sets under ``out_dir``; returns their folders and files."""
     out_dir = Path(out_dir)
-    rng = np.random.default_rng(seed)
-    sepsis_files = _write_sepsis(out_dir, rng)
-    mortality_files, outcomes = _write_mortality(out_dir, rng)
+    sepsis_files = write_sepsis_demo(out_dir / "vitals_sepsis", seed)
+    mortality_files, outcomes = write_mortality_demo(out_dir / "vitals_mortality", seed)
     return {
         "sepsis_dir": out_dir / "vitals_sepsis",
         "sepsis_files": sepsis_files,
