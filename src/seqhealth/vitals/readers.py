@@ -20,6 +20,51 @@ RAW_OBSERVATION_COLUMNS = ["source_file", "patient_id", "time", "variable", "val
 LONG_CSV_COLUMNS = ["patient_id", "time", "variable", "value"]
 LONG_OUTCOME_COLUMNS = ["patient_id", "label"]
 _OUTCOMES_GLOB = "Outcomes*.txt"
+_INTEGER_ID = re.compile(r"^\+?\d+(\.0*)?$")
+
+
+def normalise_patient_ids(ids) -> pd.Series:
+    """One spelling per patient in every table (file names, observations, outcomes).
+
+    Surrounding whitespace is dropped, and an id that is an integer written any way
+    (``0132545``, ``132545.0``, ``+132545``) becomes its plain decimal form ``132545``, because
+    spreadsheets and CSV writers turn integer ids into floats or pad them. Any other id
+    (``p000001``, ``A-17``) is kept as written: only numbers are known to be equal across those
+    spellings. Two files whose ids normalise alike are then a duplicate patient (quarantined).
+    """
+    ids = pd.Series(ids, dtype=object).astype(str).str.strip()
+    integer = ids.str.match(_INTEGER_ID)
+    digits = ids.str.lstrip("+").str.split(".", n=1).str[0].str.lstrip("0").replace("", "0")
+    return ids.where(~integer, digits)
+
+
+def normalise_patient_id(value: str) -> str:
+    return str(normalise_patient_ids([value]).iloc[0])
+
+
+# Extensions are matched case-insensitively (``1001.TXT``, ``p0001.PSV``: some exports upper-case
+# them), optionally gzip-compressed (``.txt.gz``); pandas decompresses by the same suffix.
+def data_files(directory: Path, extension: str) -> tuple[list[Path], list[Path]]:
+    """``(matching, other)`` files under ``directory`` (recursive, sorted); ``other`` lists every
+    file that is not ``*<extension>[.gz]`` in any letter case, so a report can name it."""
+    matching, other = [], []
+    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        (matching if file_stem(path, extension) is not None else other).append(path)
+    return matching, other
+
+
+def file_stem(path: Path, extension: str) -> str | None:
+    """The name without ``extension`` (+ ``.gz``), any case; None when the name lacks it."""
+    name = Path(path).name
+    lower = name.lower()
+    for suffix in (extension, extension + ".gz"):
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def is_outcomes_file(path: Path) -> bool:
+    return Path(path).name.lower().startswith("outcomes") and file_stem(path, ".txt") is not None
 
 
 def _read_str_csv(path: Path, sep: str) -> pd.DataFrame:
@@ -30,6 +75,8 @@ def _read_str_csv(path: Path, sep: str) -> pd.DataFrame:
         raise DataFormatError(path, f"cannot be parsed: {error}") from error
     except pd.errors.EmptyDataError as error:
         raise DataFormatError(path, "empty file (no header)") from error
+    except FileNotFoundError as error:
+        raise DataFormatError(path, "no such file") from error
 
 
 def _require_directory(path: Path) -> Path:
@@ -40,6 +87,12 @@ def _require_directory(path: Path) -> Path:
 
 
 # ---------------------------------------------------------------------- PhysioNet 2012
+def patient_id_of(path: Path, extension: str) -> str:
+    """Patient id of a per-patient file: its name without the extension, normalised."""
+    path = Path(path)
+    return normalise_patient_id(file_stem(path, extension) or path.stem)
+
+
 def read_2012_file(path: Path) -> pd.DataFrame:
     """One ``<RecordID>.txt`` -> raw observations (all str); patient_id = the file stem."""
     path = Path(path)
@@ -49,7 +102,7 @@ def read_2012_file(path: Path) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source_file": str(path),
-            "patient_id": path.stem,
+            "patient_id": patient_id_of(path, ".txt"),
             "time": frame["Time"].to_numpy(),
             "variable": frame["Parameter"].to_numpy(),
             "value": frame["Value"].to_numpy(),
@@ -67,6 +120,7 @@ def read_2012_outcomes(paths: list[Path]) -> pd.DataFrame:
         if missing:
             raise DataFormatError(path, f"outcomes file lacks columns {missing}")
         frame = frame.rename(columns={"RecordID": "patient_id", "In-hospital_death": "label"})
+        frame["patient_id"] = normalise_patient_ids(frame["patient_id"]).to_numpy()
         frame["source_file"] = str(path)
         frames.append(frame)
     outcomes = pd.concat(frames, ignore_index=True)
@@ -77,13 +131,14 @@ def read_2012_outcomes(paths: list[Path]) -> pd.DataFrame:
 def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
     """All patient files under ``directory`` (recursive, sorted) plus its outcomes file(s).
 
-    Returns ``observations`` (raw long frame), ``outcomes`` and ``patients`` (one row per patient
-    file, so that a file with a header and no rows is still seen by validation).
+    Returns ``observations`` (raw long frame), ``outcomes``, ``patients`` (one row per patient
+    file, so that a file with a header and no rows is still seen by validation) and
+    ``ignored_files`` (files that are not ``*.txt[.gz]``, named in the ingest report).
     """
     directory = _require_directory(directory)
-    all_txt = sorted(directory.rglob("*.txt"))
-    outcome_paths = [p for p in all_txt if p.match(_OUTCOMES_GLOB)]
-    patient_paths = [p for p in all_txt if not p.match(_OUTCOMES_GLOB)]
+    all_txt, ignored = data_files(directory, ".txt")
+    outcome_paths = [p for p in all_txt if is_outcomes_file(p)]
+    patient_paths = [p for p in all_txt if not is_outcomes_file(p)]
     if not outcome_paths:
         raise DataFormatError(directory, f"no {_OUTCOMES_GLOB} file found under the directory")
     if not patient_paths:
@@ -92,11 +147,17 @@ def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
     return {
         "observations": pd.concat(frames, ignore_index=True),
         "outcomes": read_2012_outcomes(outcome_paths),
-        "patients": pd.DataFrame(
-            {"source_file": [str(p) for p in patient_paths],
-             "patient_id": [p.stem for p in patient_paths]}
-        ),
-    }  # fmt: skip
+        "patients": patients_frame(patient_paths, ".txt"),
+        "ignored_files": [str(p) for p in ignored],
+    }
+
+
+def patients_frame(paths: list[Path], extension: str) -> pd.DataFrame:
+    """``source_file, patient_id`` per patient file (ids as ``read_2012_file`` spells them)."""
+    return pd.DataFrame(
+        {"source_file": [str(p) for p in paths],
+         "patient_id": [patient_id_of(p, extension) for p in paths]}, dtype=object,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------- PhysioNet 2019
@@ -111,7 +172,7 @@ def read_2019_file(path: Path) -> pd.DataFrame:
             path, f"not a pipe-separated PhysioNet 2019 file: header lacks {missing} ({header})"
         )
     frame.insert(0, "row", range(len(frame)))
-    frame.insert(0, "patient_id", path.stem)
+    frame.insert(0, "patient_id", patient_id_of(path, ".psv"))
     frame.insert(0, "source_file", str(path))
     return frame
 
@@ -123,20 +184,44 @@ def read_2019_directory(directory: Path) -> pd.DataFrame:
     header-only file and a file missing a column apart from a concatenation artefact.
     """
     directory = _require_directory(directory)
-    paths = sorted(directory.rglob("*.psv"))
+    paths, ignored = data_files(directory, ".psv")
     if not paths:
         raise DataFormatError(directory, "no *.psv file found under the directory")
     frames = [read_2019_file(p) for p in paths]
     wide = pd.concat(frames, ignore_index=True)
     wide.attrs["files"] = [
-        {"source_file": str(p), "patient_id": p.stem, "columns": list(f.columns[3:])}
+        {"source_file": str(p), "patient_id": patient_id_of(p, ".psv"), "columns": list(f.columns[3:])}
         for p, f in zip(paths, frames, strict=True)
     ]
+    wide.attrs["ignored_files"] = [str(p) for p in ignored]
     return wide
 
 
 # ---------------------------------------------------------------------- plain long CSV
 _HHMM = re.compile(r"^\d+:\d{2}$")
+# ISO 8601 date-times (``2020-01-01T08:00``, ``2020-01-01 08:00:00+01:00``); a bare date is not
+# a chart time, so it is left as text and quarantined as an unparsable time.
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
+
+
+def iso_times_to_hours(patient_ids: pd.Series, times: pd.Series) -> pd.Series:
+    """ISO date-times -> hours since each patient's first valid date-time, as text.
+
+    Only cells that are ISO date-times are converted (anything else is returned unchanged, so
+    validation still quarantines it as an unparsable time). Offsets are honoured and naive
+    times are taken as UTC, so a patient mixing both stays on one clock.
+    """
+    text = times.astype(str).str.strip()
+    is_iso = text.str.match(_ISO_DATETIME)
+    if not is_iso.any():
+        return times
+    stamps = pd.to_datetime(text.where(is_iso), format="ISO8601", utc=True, errors="coerce")
+    first = stamps.groupby(patient_ids.to_numpy()).transform("min")
+    hours = (stamps - first).dt.total_seconds() / 3600.0
+    converted = hours.map(lambda h: repr(float(h)), na_action="ignore")
+    return times.where(~is_iso | hours.isna(), converted)
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -146,15 +231,18 @@ def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None
 
 
 def long_csv_to_raw(frame: pd.DataFrame, source_file: str = "<long csv>") -> pd.DataFrame:
-    """Plain long CSV (``patient_id, time, variable, value``; time in hours or ``HH:MM``) ->
-    the raw observations frame of the 2012 path (all str), validated by the same code."""
+    """Plain long CSV (``patient_id, time, variable, value``; time in hours, ``HH:MM`` or ISO
+    date-times) -> the raw observations frame of the 2012 path (all str), validated by the same
+    code. Patient ids are normalised (``normalise_patient_ids``); ISO date-times become hours
+    since the patient's first date-time (``iso_times_to_hours``)."""
     _require_columns(frame, LONG_CSV_COLUMNS, f"long CSV {source_file}")
     source = frame["source_file"] if "source_file" in frame.columns else source_file
+    patient_ids = normalise_patient_ids(frame["patient_id"])
     out = pd.DataFrame(
         {
             "source_file": source,
-            "patient_id": frame["patient_id"].astype(str),
-            "time": frame["time"].astype(str),
+            "patient_id": patient_ids,
+            "time": iso_times_to_hours(patient_ids, frame["time"].astype(str)),
             "variable": frame["variable"].astype(str),
             "value": frame["value"].astype(str),
         },
@@ -167,6 +255,7 @@ def long_outcomes(frame: pd.DataFrame, source_file: str = "<outcomes csv>") -> p
     """Outcomes CSV ``patient_id,label`` -> the outcomes frame validation expects (str)."""
     _require_columns(frame, LONG_OUTCOME_COLUMNS, f"outcomes CSV {source_file}")
     out = frame.astype(str).reset_index(drop=True)
+    out["patient_id"] = normalise_patient_ids(out["patient_id"])
     if "source_file" not in out.columns:
         out["source_file"] = source_file
     return out

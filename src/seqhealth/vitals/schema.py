@@ -45,6 +45,19 @@ P2012_LABEL = "In-hospital_death"
 # -1 in a 00:00 descriptor row means "unknown": validation drops it (a counted repair).
 P2012_UNKNOWN_DESCRIPTOR = -1.0
 
+# ------------------------------------------------------------------ time bounds (hours)
+# A 2012 record covers the first 48 h of the stay (set A: 00:00-48:00); later times are not
+# part of the format and would be cut by the model's window anyway, so they are quarantined.
+P2012_MAX_HOURS = 48.0
+# Plain long CSV (hours or ISO date-times): a time beyond a year of stay is a date/unit error.
+LONG_MAX_HOURS = 24.0 * 365
+# ICULOS is the hour of the ICU stay, one row per hour: real exports start at 1 (a few at 2-13,
+# when the first hours were not charted) and step by exactly 1. The first accepted row must lie in
+# [1, PSV_MAX_FIRST_ICULOS]; each next row must exceed the last accepted one by at most
+# PSV_MAX_ICULOS_STEP hours (a jump of hundreds of hours would pad the stay with empty hours).
+PSV_MAX_FIRST_ICULOS = 24
+PSV_MAX_ICULOS_STEP = 24
+
 
 @dataclass(frozen=True)
 class ValueRange:

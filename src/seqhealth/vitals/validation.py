@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from seqhealth.quality import QuarantineLog
+from seqhealth.quality import DataFormatError, QuarantineLog
 from seqhealth.vitals.accounting import (
     CLEAN_COLUMNS,
     DOMAIN,
@@ -42,9 +42,11 @@ from seqhealth.vitals.accounting import (
     finish_report,
     range_violations,
 )
-from seqhealth.vitals.readers import parse_hours
+from seqhealth.vitals.readers import normalise_patient_ids, parse_hours
 from seqhealth.vitals.schema import (
+    LONG_MAX_HOURS,
     P2012_DESCRIPTORS,
+    P2012_MAX_HOURS,
     P2012_STATIC,
     P2012_UNKNOWN_DESCRIPTOR,
     RANGES_2012,
@@ -62,12 +64,14 @@ def validate_long(
     outcomes: pd.DataFrame | None,
     ranges: dict[str, ValueRange] = RANGES_2012,
     patients: pd.DataFrame | None = None,
+    max_time_h: float = LONG_MAX_HOURS,
 ):
     """Raw long observations (+ outcomes ``patient_id, label``) ->
     ``(clean_long, labels[patient_id, label], quarantine, report)``.
 
     ``patients`` (``source_file, patient_id``) lists every patient file, including header-only
-    ones; without it the patients are those with at least one observation row.
+    ones; without it the patients are those with at least one observation row. Times must lie in
+    ``[0, max_time_h]`` hours (``P2012_MAX_HOURS`` for PhysioNet 2012 records).
     """
     obs = raw_obs.reset_index(drop=True)
     if patients is None:
@@ -87,15 +91,19 @@ def validate_long(
     later_file = (obs["source_file"] != pid.map(first_file)).to_numpy()
     flags.flag(later_file, "patient_id", "patient id already read from another file")
 
-    # RecordID rows identify the patient; one that disagrees with the file name is suspect.
+    flags.flag((pid.str.strip() == "").to_numpy(), "patient_id", "blank patient id")
+    # RecordID rows identify the patient; one that disagrees with the file name is suspect
+    # (compared after the id normalisation the file name went through: 0132545 == 132545).
     is_id = (var == "RecordID").to_numpy()
-    id_mismatch = is_id & (value_s.str.strip() != pid).to_numpy()
+    id_mismatch = is_id & (normalise_patient_ids(value_s).to_numpy() != pid.to_numpy())
     flags.flag(id_mismatch, "RecordID", "RecordID " + value_s + " != file name " + pid)
     flags.repair(is_id, "record_id_rows")
 
     hours = parse_hours(time_s).to_numpy()
     flags.flag(~np.isfinite(hours), "time", "unparsable time '" + time_s + "'")
     flags.flag(hours < 0, "time", "negative time '" + time_s + "'")
+    flags.flag(hours > max_time_h, "time",
+               "time '" + time_s + f"' beyond the {max_time_h:g} h bound of the format")  # fmt: skip
     values = pd.to_numeric(value_s.str.strip(), errors="coerce").to_numpy(dtype=float)
     flags.flag(~np.isfinite(values), "value",
                "non-numeric value '" + value_s + "' for " + var)  # fmt: skip
@@ -196,8 +204,24 @@ def _match_outcomes(outcomes, with_series, first_file, flags, pid, context):
 
 
 def validate_2012(raw: dict, ranges: dict[str, ValueRange] = RANGES_2012):
-    """``PhysioNet2012Dataset`` load -> ``(clean_long, labels, quarantine, report)``."""
-    return validate_long(raw["observations"], raw["outcomes"], ranges, raw.get("patients"))
+    """``PhysioNet2012Dataset`` load (training) -> ``(clean_long, labels, quarantine, report)``.
+
+    Training needs outcomes: a long CSV given without an outcomes table is refused here rather
+    than quarantining every patient as unlabelled. Files of a 2012 folder that are not
+    ``*.txt[.gz]`` are named in ``report["files_ignored"]``.
+    """
+    outcomes = raw.get("outcomes")
+    if outcomes is None or len(outcomes) == 0:
+        source = raw["observations"]["source_file"].iloc[0] if len(raw["observations"]) else "input"
+        raise DataFormatError(source, "no outcomes (patient_id,label rows) to train on: give the "
+                              "outcomes CSV (PhysioNet2012Dataset `outcomes:`) or Outcomes*.txt")  # fmt: skip
+    # A folder of 2012 records carries "patients"; a plain long CSV is not bound to 48 h.
+    max_time = P2012_MAX_HOURS if "patients" in raw else LONG_MAX_HOURS
+    clean, labels, quarantine, report = validate_long(
+        raw["observations"], outcomes, ranges, raw.get("patients"), max_time
+    )
+    report["files_ignored"] = list(raw.get("ignored_files", []))
+    return clean, labels, quarantine, report
 
 
 __all__ = ["CLEAN_COLUMNS", "validate_2012", "validate_2019", "validate_long"]

@@ -12,7 +12,15 @@ import pandas as pd
 
 from seqhealth.quality import QuarantineLog
 from seqhealth.vitals.accounting import DOMAIN, ObservationFlags, finish_report, range_violations
-from seqhealth.vitals.schema import PSV_COLUMNS, PSV_FEATURES, PSV_LABEL, PSV_TIME, RANGES_2019
+from seqhealth.vitals.schema import (
+    PSV_COLUMNS,
+    PSV_FEATURES,
+    PSV_LABEL,
+    PSV_MAX_FIRST_ICULOS,
+    PSV_MAX_ICULOS_STEP,
+    PSV_TIME,
+    RANGES_2019,
+)
 
 _MISSING_CELLS = ("", "NaN", "nan", "NA", "N/A", "null")
 _META = ("source_file", "patient_id", "row")
@@ -30,25 +38,54 @@ def _file_listing(wide: pd.DataFrame) -> list[dict]:
     return listing
 
 
+def _iculos_sequence_problems(valid: pd.Series, file: pd.Series) -> np.ndarray:
+    """Reason per row whose integer ICULOS breaks the stay's hour sequence, else None.
+
+    Rows are judged in file order against the last *accepted* row, so one mistyped hour costs
+    one row, not the rest of the stay: below 1, a first row beyond ``PSV_MAX_FIRST_ICULOS``,
+    not increasing, or a step beyond ``PSV_MAX_ICULOS_STEP`` hours. Files whose rows all pass
+    the vectorised check (all real exports) skip the per-row loop.
+    """
+    reasons = np.full(len(valid), None, dtype=object)
+    has_value = valid.notna().to_numpy()
+    step = valid[has_value].groupby(file[has_value]).diff()
+    value = valid[has_value]
+    good = np.where(step.isna(), (value >= 1) & (value <= PSV_MAX_FIRST_ICULOS),
+                    (step >= 1) & (step <= PSV_MAX_ICULOS_STEP))  # fmt: skip
+    bad_files = set(file[has_value][~good])
+    for _source, rows in valid[file.isin(bad_files) & has_value].groupby(file, sort=False):
+        last = None
+        for index, hour in rows.items():
+            if hour < 1:
+                why = "is negative" if hour < 0 else "is below 1 (the first hour of a stay)"
+            elif last is None and hour > PSV_MAX_FIRST_ICULOS:
+                why = f"starts the stay beyond hour {PSV_MAX_FIRST_ICULOS}"
+            elif last is not None and hour <= last:
+                why = f"is not increasing (previous {last:g})"
+            elif last is not None and hour - last > PSV_MAX_ICULOS_STEP:
+                why = f"jumps from {last:g} by more than {PSV_MAX_ICULOS_STEP} h"
+            else:
+                last = hour
+                continue
+            reasons[index] = f"ICULOS {hour:g} {why}"
+    return reasons
+
+
 def _row_problems(wide: pd.DataFrame, dropped_file: np.ndarray):
-    """Per-row (field, reason) for bad ICULOS (non-integer, non-increasing) or SepsisLabel."""
+    """Per-row (field, reason) for bad ICULOS (non-integer, out of sequence) or SepsisLabel."""
     text = wide[PSV_TIME].fillna("").astype(str)
     iculos = pd.to_numeric(text.str.strip(), errors="coerce")
     integer = np.isfinite(iculos) & (iculos == np.round(iculos)) & ~dropped_file
-    valid = iculos.where(integer)
-    file = wide["source_file"]
-    previous = valid.groupby(file).cummax().groupby(file).shift(1).groupby(file).ffill()
+    sequence = _iculos_sequence_problems(iculos.where(integer), wide["source_file"])
     field = np.full(len(wide), None, dtype=object)
     reason = np.full(len(wide), None, dtype=object)
-    non_increasing = (valid <= previous).to_numpy()
     label_text = wide[PSV_LABEL].fillna("").astype(str)
     label = pd.to_numeric(label_text.str.strip(), errors="coerce")
     bad_label = (~label.isin([0, 1])).to_numpy()
     row_text = "row " + wide["row"].astype(str) + ": "
     checks = [
         (~integer.to_numpy(), PSV_TIME, row_text + "ICULOS '" + text + "' is not an integer"),
-        (non_increasing, PSV_TIME, row_text + "ICULOS " + text + " is not increasing (previous "
-         + previous.astype(str) + ")"),
+        (~pd.isna(sequence), PSV_TIME, row_text + sequence.astype(str)),
         (bad_label, PSV_LABEL, row_text + "SepsisLabel '" + label_text + "' is not 0/1"),
     ]  # fmt: skip
     for mask, name, why in checks:
@@ -159,5 +196,6 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
         rows_of_quarantined_patients=len(wide) - int(row_ok.sum()) - rows_bad,
         positive_rows=int(labels["label"].sum()), septic_patients=int(septic.sum()),
         unknown_columns=sorted(set(wide.columns) - set(PSV_COLUMNS) - set(_META)),
+        files_ignored=list(wide.attrs.get("ignored_files", [])),
     )  # fmt: skip
     return clean, labels, quarantine, report
