@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import time
 from pathlib import Path
 
 import lightning.pytorch as pl
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+)
+
+log = logging.getLogger(__name__)
 
 LATEST_CHECKPOINT = "latest"  # checkpoints/latest.ckpt: the end of the most recent epoch
 
@@ -24,6 +34,52 @@ TRAIN_DEFAULTS = {
     "monitor_mode": "min",
     "enable_progress_bar": False,
 }
+
+
+def progress_bar_usable(stream=None) -> bool:
+    """A progress bar only on a terminal: in a log file, CI, Airflow or cron its carriage
+    returns are one endless line (or nothing at all until the end)."""
+    stream = sys.stderr if stream is None else stream
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+class EpochLogLine(Callback):
+    """One plain log line per epoch when no progress bar is shown, e.g.
+    ``epoch 3/10 | train_loss 0.4123 | val_loss 0.3900 | val_auroc 0.8123 (monitor; best 0.8200) | 4.1 s``.
+
+    A Lightning callback (not a progress-bar subclass) so that it works with the bar switched off;
+    rank 0 only. ``on_train_epoch_end`` runs after the epoch's validation loop, so the val metrics
+    of the epoch are in ``callback_metrics`` (the module logs them in ``on_validation_epoch_end``).
+    """
+
+    def __init__(self, monitor: str, mode: str = "min"):
+        self.monitor, self.mode = monitor, mode
+        self.best: float | None = None
+        self._started = time.monotonic()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._started = time.monotonic()
+
+    def format_line(self, trainer: pl.Trainer) -> str:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()
+                   if k.startswith(("train_", "val_")) and getattr(v, "numel", lambda: 1)() == 1}
+        parts = [f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"]
+        for name in ("train_loss", "val_loss"):
+            if name in metrics:
+                parts.append(f"{name} {metrics[name]:.4f}")
+        value = metrics.get(self.monitor)
+        if value is not None:
+            better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
+            self.best = value if better else self.best
+            if self.monitor != "val_loss":
+                parts.append(f"{self.monitor} {value:.4f}")
+            parts[-1] += f" (monitor; best {self.best:.4f}{', new best' if better else ''})"
+        parts.append(f"{time.monotonic() - self._started:.1f} s")
+        return " | ".join(parts)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.is_global_zero and not trainer.sanity_checking:
+            log.info(self.format_line(trainer))
 
 
 def _precision(value) -> str:
@@ -47,6 +103,9 @@ def build_trainer(train_cfg: dict, callbacks: list | None = None, logger=None,
     torch.set_flush_denormal(True)
     pl.seed_everything(int(cfg["seed"]), workers=True, verbose=False)
     all_callbacks = list(callbacks or [])
+    progress_bar = bool(cfg["enable_progress_bar"]) and progress_bar_usable()
+    if not progress_bar:
+        all_callbacks.append(EpochLogLine(cfg["monitor"], cfg["monitor_mode"]))
     # The best epoch (monitored) and the latest epoch: Lightning 2.6 refreshes `last.ckpt` only
     # when a top-k checkpoint is saved, so resuming after a kill needs its own every-epoch file.
     all_callbacks.append(ModelCheckpoint(monitor=cfg["monitor"], mode=cfg["monitor_mode"],
@@ -70,7 +129,7 @@ def build_trainer(train_cfg: dict, callbacks: list | None = None, logger=None,
         logger=logger if logger is not None else False,
         default_root_dir=str(default_root_dir),
         use_distributed_sampler=False,
-        enable_progress_bar=bool(cfg["enable_progress_bar"]),
+        enable_progress_bar=progress_bar,
         enable_model_summary=False,
         # no_grad instead of inference_mode: torchmetrics states reset inside inference mode
         # become inference tensors, and a later fit then fails updating them in place

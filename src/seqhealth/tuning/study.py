@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+import zlib
 
 import optuna
 from optuna.trial import TrialState
@@ -55,9 +56,27 @@ def make_storage(storage_url: str, heartbeat_interval_s: int = 10, grace_period_
         )
 
 
-def open_study(storage_url: str, study_name: str, spec: dict | None = None) -> optuna.Study:
+def worker_seed(seed: int, worker: int | str | None) -> int:
+    """The sampler seed of one worker: ``seed`` for worker 0 (or None), so a one-worker study is
+    reproducible; ``seed + rank`` for the workers the coordinator starts; a stable hash of the
+    worker id (host:pid) for a worker started by hand on another machine.
+
+    Every worker owns its own TPESampler. With one seed for all, their random start-up trials are
+    the same draws (measured: trials 0/1 and 2/3 identical with two workers): half the budget
+    repeated. Optuna's FAQ for distributed optimisation says the same: seed each worker differently.
+    """
+    if worker is None:
+        return int(seed)
+    if isinstance(worker, int):
+        return int(seed) + worker
+    return (int(seed) + zlib.crc32(str(worker).encode())) % 2**32
+
+
+def open_study(storage_url: str, study_name: str, spec: dict | None = None,
+               worker: int | str | None = None) -> optuna.Study:
     """Create or load the study. With ``spec`` (the coordinator), the spec is (re)written; without
-    it (a worker) the stored spec decides sampler, pruner and heartbeats."""
+    it (a worker) the stored spec decides sampler, pruner and heartbeats. ``worker`` (rank or id)
+    gives this process's sampler its own seed (``worker_seed``)."""
     if spec is None:
         storage = make_storage(storage_url)
         try:
@@ -74,7 +93,7 @@ def open_study(storage_url: str, study_name: str, spec: dict | None = None) -> o
         storage=storage,
         study_name=study_name,
         direction=spec["direction"],
-        sampler=make_sampler(spec.get("sampler"), spec["seed"]),
+        sampler=make_sampler(spec.get("sampler"), worker_seed(spec["seed"], worker)),
         pruner=make_pruner(spec.get("pruner")),
         load_if_exists=True,
     )

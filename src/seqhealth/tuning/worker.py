@@ -67,9 +67,13 @@ def load_model_input(path: str | Path) -> dict:
 
 def run_worker(storage_url: str, study_name: str, model_input: dict, n_trials: int | None = None,
                timeout_s: float | None = None, tracking_uri: str | None = None,
-               parent_run_id: str | None = None, worker_id: str | None = None) -> dict:
+               parent_run_id: str | None = None, worker_id: str | None = None,
+               rank: int | str | None = None) -> dict:
     """Run trials until the study has ``n_trials`` COMPLETE+PRUNED trials (the total, not a
     count for this call), the deadline passes or too many trials failed here.
+
+    ``rank`` seeds this worker's sampler apart from the others' (``study.worker_seed``); None
+    keeps the study's seed (the coordinator's single in-process worker).
 
     Returns ``{"worker", "trials": [(number, state)], "stopped": reason}``.
     """
@@ -85,7 +89,7 @@ def run_worker(storage_url: str, study_name: str, model_input: dict, n_trials: i
         open_study,
     )
 
-    study = open_study(storage_url, study_name)
+    study = open_study(storage_url, study_name, worker=rank)
     spec = study.user_attrs["spec"]
     fingerprint = model_input.get("fingerprint", {}).get("sha256")
     if fingerprint != spec["data_fingerprint"] or model_input.get("task") != spec["task"]:
@@ -101,6 +105,7 @@ def run_worker(storage_url: str, study_name: str, model_input: dict, n_trials: i
     poll_s = max(0.5, min(5.0, spec["heartbeat_interval_s"] / 2))
     mine: list = []
     failures = 0
+    started = time.monotonic()
     while True:
         fail_stale_trials(study)
         if n_finished(study) >= n_trials:
@@ -124,8 +129,27 @@ def run_worker(storage_url: str, study_name: str, model_input: dict, n_trials: i
             mine.append((trial.number, trial.state.name.lower()))
             if trial.state == optuna.trial.TrialState.FAIL and not trial.user_attrs.get(SURPLUS_ATTR):
                 failures += 1
+            log_progress(study, trial, n_trials, worker_id, time.monotonic() - started)
     logger.info("worker %s: ran %d trials (%s); stopped: %s", worker_id, len(mine), mine, stopped)
     return {"worker": worker_id, "trials": mine, "stopped": stopped}
+
+
+def log_progress(study, trial, n_trials: int, worker_id: str, elapsed_s: float) -> str:
+    """One plain line per finished trial (Optuna's own per-trial log has no study progress):
+    ``tuning 3/20 finished | trial 4 pruned at epoch 2 | best 0.7412 (trial 1) | worker .. | 41 s``."""
+    from seqhealth.tuning.study import best_trial_or_none, n_finished
+
+    state = trial.state.name.lower()
+    if trial.value is not None:
+        state += f" {study.direction.name.lower()[:3]} value {trial.value:.4f}"
+    elif trial.state.name == "PRUNED" and trial.intermediate_values:
+        state += f" at epoch {max(trial.intermediate_values) + 1}"
+    best = best_trial_or_none(study)
+    best_text = f"best {best.value:.4f} (trial {best.number})" if best is not None else "no complete trial yet"
+    line = (f"tuning {n_finished(study)}/{n_trials} finished | trial {trial.number} {state} | {best_text} "
+            f"| worker {worker_id} | {elapsed_s:.0f} s")
+    logger.info(line)
+    return line
 
 
 def _parse_args(argv=None) -> argparse.Namespace:
@@ -153,7 +177,9 @@ def main(argv=None) -> None:
     torch.set_flush_denormal(True)
     run_worker(args.storage, args.study, load_model_input(args.model_input), n_trials=args.n_trials,
                timeout_s=args.timeout_s, tracking_uri=args.mlflow_tracking_uri,
-               parent_run_id=args.mlflow_parent_run_id)
+               parent_run_id=args.mlflow_parent_run_id,
+               # without --rank (a worker started by hand elsewhere) the seed comes from host:pid
+               rank=args.rank if args.rank is not None else f"{socket.gethostname()}:{os.getpid()}")
 
 
 if __name__ == "__main__":
