@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from seqhealth.genomics.labels import coding_track, match_labels
+from seqhealth.genomics.labels_table import read_labels_table
 from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.genomics.validation import validate_dna_records
 
@@ -32,10 +33,11 @@ def test_coding_fraction_of_real_genomes_matches_the_shared_readme(shared_data):
 def test_all_thirty_orchids_match_their_genus_via_ncbi_id_fields(shared_data):
     folder = shared_data / "ls_orchid"
     clean, _, _ = validate_dna_records(read_sequence_records(folder / "ls_orchid.fasta"))
-    table = pd.read_csv(folder / "labels.tsv", sep="\t")
+    table = read_labels_table(folder / "labels.tsv")
     labelled, unmatched = match_labels(clean, table, id_column="accession", label_column="genus")
     assert len(labelled) == 30
-    assert unmatched == {"sequences_without_label": [], "labels_without_sequence": []}
+    assert unmatched == {"sequences_without_label": [], "labels_without_sequence": [],
+                         "rejected_label_rows": [], "label_case_variants": {}}  # fmt: skip
     first = labelled.iloc[0]
     assert first["record_id"].startswith("gi|2765648|emb|Z78523.1|")
     assert first["label_id"] == "Z78523.1" and first["label"] == "Cypripedium"
@@ -61,6 +63,8 @@ def test_unmatched_on_both_sides_are_listed_and_header_token_is_tried():
     assert unmatched == {
         "sequences_without_label": ["lonely"],
         "labels_without_sequence": ["orphan"],
+        "rejected_label_rows": [],
+        "label_case_variants": {},
     }
 
 

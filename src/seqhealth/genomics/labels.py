@@ -33,6 +33,48 @@ def candidate_ids(record_id: str, description: str = "") -> list[str]:
     return list(dict.fromkeys(candidates))  # de-duplicated, order kept
 
 
+def _cell_text(values) -> list[str]:
+    """Cells as stripped text; a missing cell (NaN/None from a pandas reader) is ``""``."""
+    return ["" if pd.isna(value) else str(value).strip() for value in values]
+
+
+def clean_label_rows(table: pd.DataFrame, id_column: str, label_column: str):
+    """``(ids, labels, rejected, case_variants)`` of a labels table.
+
+    Ids and labels lose surrounding whitespace (``"Paphiopedilum "`` is ``Paphiopedilum``). A row
+    whose id or label is blank is rejected and listed with its 1-based data row (the file line is
+    row + 1). Labels that differ only in letter case are one class spelled the most frequent way
+    (ties: the spelling met first), and ``case_variants`` maps that spelling to the others, so a
+    typo never becomes a class of its own and never passes unreported.
+    """
+    ids = _cell_text(table[id_column])
+    labels = _cell_text(table[label_column])
+    source = table.attrs.get("source_file", "labels table")
+    rejected = []
+    for row, (table_id, label) in enumerate(zip(ids, labels), start=1):
+        if not table_id:
+            field, why = id_column, f"blank id in column {id_column!r} (label {label!r})"
+        elif not label:
+            field, why = label_column, f"blank label in column {label_column!r} for id {table_id!r}"
+        else:
+            continue
+        rejected.append({"source_file": source, "row": row, "field": field,
+                         "reason": f"row {row} (line {row + 1}): {why}"})  # fmt: skip
+    spellings: dict[str, list[tuple[int, str]]] = {}
+    counts = pd.Series(labels, dtype=object).loc[lambda s: s != ""].value_counts(sort=False)
+    for spelling, count in counts.items():
+        spellings.setdefault(spelling.casefold(), []).append((-count, spelling))
+    canonical, case_variants = {}, {}
+    for group in spellings.values():
+        group.sort(key=lambda item: item[0])  # stable: first met wins a tie
+        chosen = group[0][1]
+        canonical.update({spelling: chosen for _, spelling in group})
+        if len(group) > 1:
+            case_variants[chosen] = [spelling for _, spelling in group[1:]]
+    labels = [canonical.get(label, label) for label in labels]
+    return ids, labels, rejected, case_variants
+
+
 def _require_column(table: pd.DataFrame, column: str, role: str) -> None:
     if column not in table.columns:
         raise ValueError(
@@ -51,14 +93,21 @@ def match_labels(
     A sequence matches a table id exactly, as one ``|``-separated field of its id (``gi|..|emb|
     Z78523.1|..`` matches ``Z78523.1``) or by the first token of its header. A sequence matching
     two different table rows is ambiguous and raises. ``unmatched`` lists
-    ``sequences_without_label`` and ``labels_without_sequence`` so nothing disappears silently.
+    ``sequences_without_label`` and ``labels_without_sequence`` so nothing disappears silently,
+    plus ``rejected_label_rows`` (blank id or label, by row) and ``label_case_variants`` (see
+    ``clean_label_rows``).
     """
+    labels_table = labels_table.rename(columns=lambda column: str(column).strip())
     _require_column(labels_table, id_column, "id")
     _require_column(labels_table, label_column, "label")
-    table_ids = labels_table[id_column].astype(str).str.strip().tolist()
-    table_labels = labels_table[label_column].tolist()
+    table_ids, table_labels, rejected, case_variants = clean_label_rows(
+        labels_table, id_column, label_column
+    )
+    rejected_rows = {entry["row"] - 1 for entry in rejected}
     row_of_id: dict[str, int] = {}
     for row, table_id in enumerate(table_ids):
+        if row in rejected_rows:
+            continue
         if table_id in row_of_id and table_labels[row_of_id[table_id]] != table_labels[row]:
             raise ValueError(
                 f"labels table column {id_column!r}: id {table_id!r} appears twice with different "
@@ -101,5 +150,7 @@ def match_labels(
     unmatched = {
         "sequences_without_label": sequences_without_label,
         "labels_without_sequence": labels_without_sequence,
+        "rejected_label_rows": rejected,
+        "label_case_variants": case_variants,
     }
     return labelled, unmatched

@@ -235,6 +235,10 @@ def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
     raw = _read_bytes(path)
     if not raw or raw.isspace():  # isspace stops at the first non-blank byte: no copy of raw
         raise DataFormatError(path, "empty file (no records)")
+    if b"\r" in raw:
+        # Windows (\r\n) and old-Mac (\r only) line ends: the parsers split lines at \n only, so
+        # a \r-only FASTA would read as one record. \r never belongs to a sequence or a header.
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     head = raw[:4096]
     if head.isspace():  # a long run of blank lines before the first record
         head = raw.lstrip()[:4096]
@@ -274,8 +278,22 @@ def read_sequence_records(path, fmt: str | None = None) -> pd.DataFrame:
     columns = zip(*rows)
     # Plain Python objects (values and column labels): converting megabase strings to Arrow
     # strings (pandas' default "str") and back on every access costs more than the parse itself.
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         dict(zip(RAW_COLUMNS, map(list, columns))),
         columns=pd.Index(RAW_COLUMNS, dtype=object),
         dtype=object,
     )
+    # Files of a folder with no sequence extension (any case) are not read: name them, so the
+    # ingest report shows e.g. a ``reads.seq`` that was expected to count.
+    frame.attrs["ignored_files"] = ignored_files(path)
+    return frame
+
+
+def ignored_files(path: Path) -> list[str]:
+    """Files under a directory that ``list_sequence_files`` does not read (hidden ones aside)."""
+    if not path.is_dir():
+        return []
+    return sorted(
+        str(p) for p in path.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and not format_from_extension(p)
+    )  # fmt: skip

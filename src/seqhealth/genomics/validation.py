@@ -209,5 +209,6 @@ def validate_dna_records(raw_df: pd.DataFrame):
         n_ambiguous_bases=int(kept_ambiguous.sum()),
         n_ambiguous_records=int((kept_ambiguous > 0).sum()),
         n_bases_kept=int(lengths.sum()),
+        files_ignored=list(raw_df.attrs.get("ignored_files", [])),
     )
     return clean, quarantine, report
