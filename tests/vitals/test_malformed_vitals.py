@@ -74,6 +74,18 @@ def run_long(frame, outcomes):
     return validate_long(long_csv_to_raw(frame, "obs.csv"), long_outcomes(outcomes, "out.csv"))
 
 
+def rewrite(root: Path, pattern: str, new_name=lambda p: p.name, newline="\n", gz=False) -> Path:
+    """Rewrite the matching files: another name, other line ends, gzip (real exports do each)."""
+    import gzip
+
+    for path in sorted(root.rglob(pattern)):
+        data = path.read_text().replace("\n", newline).encode()
+        path.unlink()
+        target = path.with_name(new_name(path))
+        target.write_bytes(gzip.compress(data) if gz else data)
+    return root
+
+
 def long_frame(rows):
     return pd.DataFrame(rows, columns=["patient_id", "time", "variable", "value"])
 
@@ -239,6 +251,80 @@ CASES = {
         lambda t: run_2012(write_2012(t, {"1001": patient()})),
         ("repair", "unknown_descriptor_minus_1", 1),
     ),
+    # --- issue 15: structural time checks
+    "psv negative ICULOS": (
+        lambda t: run_2019(write_psv(t, "p000001", psv_text([{"ICULOS": "-3"}, {}, {}]))),
+        ("quarantine", "ICULOS", "row 0: ICULOS -3 is negative", "p000001.psv"),
+    ),
+    "psv ICULOS 0": (
+        lambda t: run_2019(write_psv(t, "p000001", psv_text([{"ICULOS": "0"}, {}]))),
+        ("quarantine", "ICULOS", "row 0: ICULOS 0 is below 1", "p000001.psv"),
+    ),
+    "psv ICULOS jumping by hundreds of hours": (
+        lambda t: run_2019(write_psv(t, "p000001", psv_text([{}, {}, {"ICULOS": "503"}, {}]))),
+        ("quarantine", "ICULOS", "row 2: ICULOS 503 jumps from 2 by more than 24 h", "p000001"),
+    ),
+    "psv stay starting at hour 300": (
+        lambda t: run_2019(write_psv(write_psv(t, "p000002", psv_text([{}])), "p000001",
+                                     psv_text([{"ICULOS": "300"}, {"ICULOS": "301"}]))),  # fmt: skip
+        ("quarantine", "ICULOS", "row 1: ICULOS 301 starts the stay beyond hour 24", "p000001"),
+    ),
+    "2012 time after the 48 h window": (
+        lambda t: run_2012(write_2012(t, {"1001": patient("01:00,HR,80", "49:30,HR,90")})),
+        ("quarantine", "time", "time '49:30' beyond the 48 h bound", "1001.txt"),
+    ),
+    "long csv time beyond a year": (
+        lambda t: run_long(long_frame([("a", "1", "HR", "80"), ("a", "9000", "HR", "82")]),
+                           pd.DataFrame({"patient_id": ["a"], "label": ["1"]})),  # fmt: skip
+        ("quarantine", "time", "time '9000' beyond the 8760 h bound", "obs.csv"),
+    ),
+    "long csv bare date is not a time": (
+        lambda t: run_long(long_frame([("a", "2020-01-01T08:00", "HR", "80"),
+                                       ("a", "2020-01-02", "HR", "82")]),
+                           pd.DataFrame({"patient_id": ["a"], "label": ["1"]})),  # fmt: skip
+        ("quarantine", "time", "unparsable time '2020-01-02'", "obs.csv"),
+    ),
+    "long csv blank patient id": (
+        lambda t: run_long(long_frame([("a", "1", "HR", "80"), ("  ", "2", "HR", "82")]),
+                           pd.DataFrame({"patient_id": ["a"], "label": ["1"]})),  # fmt: skip
+        ("quarantine", "patient_id", "blank patient id", "obs.csv"),
+    ),
+    "long csv for training without outcomes": (
+        lambda t: validate_2012({"observations": long_csv_to_raw(long_frame([("a", "1", "HR", "80")]),
+                                 "obs.csv"), "outcomes": None}),  # fmt: skip
+        ("error", DataFormatError, "obs.csv: no outcomes"),
+    ),
+    # --- issue 15: file names and line ends that must work (nothing skipped or merged)
+    "upper-case .TXT patient files and OUTCOMES-A.TXT": (
+        lambda t: run_2012(rewrite(write_2012(t, {"1001": patient(), "1002": patient()}), "*.txt",
+                                   lambda p: p.stem.upper() + ".TXT")),  # fmt: skip
+        ("ok", "patients_kept", 2),
+    ),
+    "gzip-compressed .txt.gz patient files": (
+        lambda t: run_2012(rewrite(write_2012(t, {"1001": patient(), "1002": patient()}), "1*.txt",
+                                   lambda p: p.name + ".gz", gz=True)),  # fmt: skip
+        ("ok", "patients_kept", 2),
+    ),
+    "old-Mac \\r line ends in 2012 files": (
+        lambda t: run_2012(rewrite(write_2012(t, {"1001": patient(), "1002": patient()}), "*.txt",
+                                   newline="\r")),  # fmt: skip
+        ("ok", "patients_kept", 2),
+    ),
+    "zero-padded file name, float and padded outcome ids": (
+        lambda t: run_2012(write_2012(t, {"0001001": patient(), "1002": patient()},
+                                      {" 1001.0": "1", "001002": "0"})),  # fmt: skip
+        ("ok", "positives", 1),
+    ),
+    "upper-case .PSV with \\r\\n line ends": (
+        lambda t: run_2019(rewrite(write_psv(write_psv(t, "p000001", psv_text([{}, {}])), "p000002",
+                                             psv_text([{}])), "*.psv", lambda p: p.stem + ".PSV",
+                                   newline="\r\n")),  # fmt: skip
+        ("ok", "patients_kept", 2),
+    ),
+    "psv stay starting at hour 13 (as real exports do)": (
+        lambda t: run_2019(write_psv(t, "p000001", psv_text([{"ICULOS": str(h)} for h in (13, 14)]))),
+        ("ok", "rows_kept", 2),
+    ),
 }
 
 
@@ -264,7 +350,7 @@ def test_malformed_vitals_input(case, tmp_path):
     result = build(tmp_path)
     assert_reconciles(result)
     clean, _, quarantine, report = result
-    if kind == "repair":
+    if kind in ("repair", "ok"):  # "ok": an input variant that must simply work
         _, key, count = expected
         value = report[key] if key in report else report["repairs"][key]
         assert value == count
