@@ -30,6 +30,7 @@ class Expect:
     error: type | None = None  # whole-file error class, or None for a quarantine row
     text: str = ""  # substring of the error message / quarantine reason
     field: str | None = None  # quarantine field
+    kept: int | None = None  # an input variant that must read whole: this many records, none lost
 
 
 def raises(error, text):
@@ -38,6 +39,14 @@ def raises(error, text):
 
 def quarantined(field, text):
     return Expect(field=field, text=text)
+
+
+def reads(n_records: int):
+    return Expect(kept=n_records)
+
+
+THREE_RECORDS = ">r1 first\nACGTAC\nGTAC\n>r2 second\nTTTTGG\n>r3 third\nCCCA\nNNAC\n"
+FASTQ_TWO = "@q1\nACGT\n+\nIIII\n@q2\nGGCA\n+\nIIHH\n"
 
 
 def write(name: str, content: str | bytes):
@@ -146,6 +155,23 @@ CASES = {
         cds_beyond_end,
         quarantined("cds_parts", "CDS 1 part (0, 60, strand 1) outside the record of length 40"),
     ),
+    # issue 15: line ends and file-name spellings that must read every record
+    "fasta_old_mac_cr_only": (write("mac.fasta", THREE_RECORDS.replace("\n", "\r")), reads(3)),
+    "fasta_windows_crlf": (write("win.fa", THREE_RECORDS.replace("\n", "\r\n")), reads(3)),
+    "fasta_mixed_line_ends": (
+        write("mixed.fa", THREE_RECORDS.replace("\n", "\r", 3)), reads(3)
+    ),
+    "fastq_old_mac_cr_only": (write("mac.fq", FASTQ_TWO.replace("\n", "\r")), reads(2)),
+    "genbank_old_mac_cr_only": (
+        write("mac.gbk", (GOOD_GENBANK + genbank_text("ACGT" * 30, name="TEST2")).replace("\n", "\r")),
+        reads(2),
+    ),
+    "upper_case_FASTA": (write("ORCHIDS.FASTA", THREE_RECORDS), reads(3)),
+    "upper_case_GBK": (write("GENOME.GBK", GOOD_GENBANK), reads(1)),
+    "upper_case_FQ_GZ": (write("READS.FQ.GZ", gzip.compress(FASTQ_TWO.encode())), reads(2)),
+    "mixed_case_Fa_Gz_with_cr": (
+        write("x.Fa.Gz", gzip.compress(THREE_RECORDS.replace("\n", "\r").encode())), reads(3)
+    ),
 }
 
 
@@ -163,6 +189,10 @@ def test_malformed_dna_input(case, tmp_path):
         return
     raw = read_sequence_records(path, fmt=fmt)
     clean, quarantine, report = validate_dna_records(raw)
+    if expect.kept is not None:
+        assert len(quarantine) == 0 and report["records_in"] == len(clean) == expect.kept
+        assert not any("\r" in text for text in [*clean["description"], *clean["sequence"]])
+        return
     assert len(quarantine) == 1, quarantine
     row = quarantine.iloc[0]
     assert row["field"] == expect.field
@@ -190,3 +220,28 @@ def test_labels_matching_two_rows_is_ambiguous(tmp_path):
         ValueError, match=r"'gi\|42\|emb\|AB1\.1\|' matches several rows.*'42'.*'AB1\.1'"
     ):
         match_labels(clean, table)
+
+
+def test_line_ends_do_not_change_a_single_base_or_header(tmp_path):
+    frames = [
+        read_sequence_records(write(f"r{i}.fasta", THREE_RECORDS.replace("\n", end))(tmp_path))
+        for i, end in enumerate(("\n", "\r", "\r\n"))
+    ]
+    for frame in frames[1:]:
+        assert frame[["record_id", "description", "sequence"]].equals(
+            frames[0][["record_id", "description", "sequence"]]
+        )
+    assert frames[0]["sequence"].tolist() == ["ACGTACGTAC", "TTTTGG", "CCCANNAC"]
+
+
+def test_folder_reads_every_extension_spelling_and_names_the_files_it_did_not_read(tmp_path):
+    write("a.FASTA", THREE_RECORDS)(tmp_path)
+    write("b.Fa.GZ", gzip.compress(GOOD_RECORD.encode()))(tmp_path)
+    (tmp_path / "sub").mkdir()
+    write("sub/c.GBK", GOOD_GENBANK)(tmp_path)
+    write("notes.seq", GOOD_RECORD)(tmp_path)  # not a sequence extension: reported, not read
+    raw = read_sequence_records(tmp_path)
+    assert sorted({Path(p).name for p in raw["source_file"]}) == ["a.FASTA", "b.Fa.GZ", "c.GBK"]
+    clean, quarantine, report = validate_dna_records(raw)
+    assert report["records_in"] == len(clean) == 5 and len(quarantine) == 0
+    assert [Path(p).name for p in report["files_ignored"]] == ["notes.seq"]

@@ -22,14 +22,18 @@ from seqhealth.vitals.validation import validate_2012, validate_2019
 
 from .test_malformed_vitals import assert_reconciles, patient, psv_text, write_2012, write_psv
 
-OBSERVATIONS = "patient_id,time,variable,value\n132545,0,HR,80\n132545,1.5,HR,82\n7,0,HR,70\n7,2,Temp,37\n"
+OBSERVATIONS = (
+    "patient_id,time,variable,value\n132545,0,HR,80\n132545,1.5,HR,82\n7,0,HR,70\n7,2,Temp,37\n"
+)
 
 
 def write_long(tmp_path: Path, observations: str, outcomes: str | None) -> dict:
     (tmp_path / "obs.csv").write_text(observations)
     if outcomes is not None:
         (tmp_path / "out.csv").write_text(outcomes)
-    return read_long_csv(tmp_path / "obs.csv", tmp_path / "out.csv" if outcomes is not None else None)
+    return read_long_csv(
+        tmp_path / "obs.csv", tmp_path / "out.csv" if outcomes is not None else None
+    )
 
 
 # Outcome tables a spreadsheet or a database export writes for the same two patients.
@@ -147,6 +151,7 @@ def test_real_2012_records_upper_case_and_mac_line_ends_give_the_same_result(sha
 def test_real_2019_stays_starting_after_hour_1_pass_the_iculos_checks(shared_data, tmp_path):
     """Real stays start at ICULOS 1-13 and step by 1 (the 500-patient sample keeps every row:
     tests/vitals/test_real_physionet.py); here a late and an ordinary start, cheaply."""
+
     def first_iculos(path):
         header, first = path.read_text().splitlines()[:2]
         return int(float(first.split("|")[header.split("|").index("ICULOS")]))
