@@ -15,10 +15,13 @@ from seqhealth.vitals.readers import (
     iso_times_to_hours,
     normalise_patient_ids,
     read_2012_directory,
+    read_2012_for_prediction,
     read_2019_directory,
+    read_2019_for_prediction,
     read_long_csv,
 )
-from seqhealth.vitals.validation import validate_2012, validate_2019
+from seqhealth.vitals.schema import PSV_COLUMNS
+from seqhealth.vitals.validation import validate_2012, validate_2019, validate_long
 
 from .test_malformed_vitals import assert_reconciles, patient, psv_text, write_2012, write_psv
 
@@ -125,6 +128,30 @@ def test_one_mistyped_iculos_costs_one_row_not_the_rest_of_the_stay(tmp_path):
     reasons = quarantine.loc[quarantine["record_id"].str.endswith(("/row2", "/row5")), "reason"]
     assert reasons.tolist() == ["row 2: ICULOS 300 jumps from 2 by more than 24 h",
                                 "row 5: ICULOS 5 is not increasing (previous 5)"]  # fmt: skip
+
+
+def test_files_to_score_every_patient_kept_or_listed_with_a_reason(tmp_path):
+    write_2012(tmp_path, {"0001001": patient(), "1002": patient("49:00,HR,80", "50:10,HR,82")})
+    (tmp_path / "set-a" / "1002.txt").rename(tmp_path / "set-a" / "1002.TXT")
+    (tmp_path / "Outcomes-a.txt").rename(tmp_path / "OUTCOMES-A.TXT")  # skipped, not a patient
+    raw = read_2012_for_prediction(tmp_path)
+    clean, _, quarantine, report = validate_long(
+        raw["observations"], None, patients=raw["patients"]
+    )
+    assert sorted(raw["patients"]["patient_id"]) == ["1001", "1002"]
+    assert set(clean["patient_id"]) == {"1001"}  # 1002 was charted only after the 48 h window
+    listed = quarantine[(quarantine["record_id"] == "1002") & (quarantine["field"] == "patient")]
+    assert len(listed) == 1 and "no valid time-series observation" in listed["reason"].iloc[0]
+    assert quarantine["reason"].str.contains("time '49:00' beyond the 48 h bound").any()
+
+
+def test_psv_to_score_may_lack_sepsislabel_and_have_upper_case_names(tmp_path):
+    unlabelled = [c for c in PSV_COLUMNS if c != "SepsisLabel"]
+    write_psv(tmp_path, "p000001", psv_text([{}, {}], unlabelled))
+    (tmp_path / "training" / "p000001.psv").rename(tmp_path / "training" / "p000001.PSV")
+    for path in (tmp_path, tmp_path / "training" / "p000001.PSV"):
+        clean, _, quarantine, report = validate_2019(read_2019_for_prediction(path))
+        assert len(quarantine) == 0 and report["rows_kept"] == 2
 
 
 # ------------------------------------------------------------------ real samples (shared data)

@@ -152,6 +152,35 @@ def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
     }
 
 
+def _file_or_folder(path: Path, extension: str) -> tuple[list[Path], list[Path]]:
+    path = Path(path)
+    if path.is_file():
+        return [path], []
+    return data_files(_require_directory(path), extension)
+
+
+def read_2012_for_prediction(path: Path) -> dict:
+    """Patient files to score (one file, or a folder as ``read_2012_directory`` reads it, with
+    ``Outcomes*.txt`` optional and skipped) -> ``observations, outcomes=None, patients,
+    ignored_files``. Give ``validate_long`` the ``patients`` so the 48 h window applies."""
+    files, ignored = _file_or_folder(path, ".txt")
+    patient_paths = [p for p in files if not is_outcomes_file(p)]
+    if not patient_paths:
+        raise DataFormatError(path, "no patient *.txt file found")
+    return {
+        "observations": pd.concat([read_2012_file(p) for p in patient_paths], ignore_index=True),
+        "outcomes": None,
+        "patients": patients_frame(patient_paths, ".txt"),
+        "ignored_files": [str(p) for p in ignored],
+    }
+
+
+def read_2019_for_prediction(path: Path) -> pd.DataFrame:
+    """``.psv`` files to score (one file or a folder), ``SepsisLabel`` optional: the wide frame
+    of ``read_2019_directory`` with its ``attrs``."""
+    return _wide_2019(*_file_or_folder(path, ".psv"), path, label_optional=True)
+
+
 def patients_frame(paths: list[Path], extension: str) -> pd.DataFrame:
     """``source_file, patient_id`` per patient file (ids as ``read_2012_file`` spells them)."""
     return pd.DataFrame(
@@ -161,10 +190,16 @@ def patients_frame(paths: list[Path], extension: str) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- PhysioNet 2019
-def read_2019_file(path: Path) -> pd.DataFrame:
-    """One ``pNNNNNN.psv`` -> ``source_file, patient_id, row`` + the file's columns (str)."""
+def read_2019_file(path: Path, label_optional: bool = False) -> pd.DataFrame:
+    """One ``pNNNNNN.psv`` -> ``source_file, patient_id, row`` + the file's columns (str).
+
+    ``label_optional`` (scoring): ``SepsisLabel`` may be absent or blank; it is set to a ``0``
+    placeholder, which validation needs and prediction never reads.
+    """
     path = Path(path)
     frame = _read_str_csv(path, "|")
+    if label_optional:
+        frame[PSV_LABEL] = "0"
     missing = [c for c in (PSV_TIME, PSV_LABEL) if c not in frame.columns]
     if missing:
         header = ",".join(map(str, frame.columns))[:120]
@@ -184,10 +219,13 @@ def read_2019_directory(directory: Path) -> pd.DataFrame:
     header-only file and a file missing a column apart from a concatenation artefact.
     """
     directory = _require_directory(directory)
-    paths, ignored = data_files(directory, ".psv")
+    return _wide_2019(*data_files(directory, ".psv"), directory)
+
+
+def _wide_2019(paths, ignored, where, label_optional: bool = False) -> pd.DataFrame:
     if not paths:
-        raise DataFormatError(directory, "no *.psv file found under the directory")
-    frames = [read_2019_file(p) for p in paths]
+        raise DataFormatError(where, "no *.psv file found under the directory")
+    frames = [read_2019_file(p, label_optional) for p in paths]
     wide = pd.concat(frames, ignore_index=True)
     wide.attrs["files"] = [
         {"source_file": str(p), "patient_id": patient_id_of(p, ".psv"), "columns": list(f.columns[3:])}

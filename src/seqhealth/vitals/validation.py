@@ -64,15 +64,18 @@ def validate_long(
     outcomes: pd.DataFrame | None,
     ranges: dict[str, ValueRange] = RANGES_2012,
     patients: pd.DataFrame | None = None,
-    max_time_h: float = LONG_MAX_HOURS,
+    max_time_h: float | None = None,
 ):
     """Raw long observations (+ outcomes ``patient_id, label``) ->
     ``(clean_long, labels[patient_id, label], quarantine, report)``.
 
     ``patients`` (``source_file, patient_id``) lists every patient file, including header-only
     ones; without it the patients are those with at least one observation row. Times must lie in
-    ``[0, max_time_h]`` hours (``P2012_MAX_HOURS`` for PhysioNet 2012 records).
+    ``[0, max_time_h]`` hours; by default ``P2012_MAX_HOURS`` when ``patients`` is given (per-patient
+    2012 files, for training and prediction alike), else ``LONG_MAX_HOURS`` (plain long tables).
     """
+    if max_time_h is None:
+        max_time_h = P2012_MAX_HOURS if patients is not None else LONG_MAX_HOURS
     obs = raw_obs.reset_index(drop=True)
     if patients is None:
         patients = obs[["source_file", "patient_id"]].drop_duplicates()
@@ -215,10 +218,8 @@ def validate_2012(raw: dict, ranges: dict[str, ValueRange] = RANGES_2012):
         source = raw["observations"]["source_file"].iloc[0] if len(raw["observations"]) else "input"
         raise DataFormatError(source, "no outcomes (patient_id,label rows) to train on: give the "
                               "outcomes CSV (PhysioNet2012Dataset `outcomes:`) or Outcomes*.txt")  # fmt: skip
-    # A folder of 2012 records carries "patients"; a plain long CSV is not bound to 48 h.
-    max_time = P2012_MAX_HOURS if "patients" in raw else LONG_MAX_HOURS
     clean, labels, quarantine, report = validate_long(
-        raw["observations"], outcomes, ranges, raw.get("patients"), max_time
+        raw["observations"], outcomes, ranges, raw.get("patients")
     )
     report["files_ignored"] = list(raw.get("ignored_files", []))
     return clean, labels, quarantine, report
