@@ -39,7 +39,11 @@ def normalise_patient_ids(ids) -> pd.Series:
 
 
 def normalise_patient_id(value: str) -> str:
-    return str(normalise_patient_ids([value]).iloc[0])
+    """``normalise_patient_ids`` for one id (per file name: no pandas overhead per file)."""
+    value = str(value).strip()
+    if _INTEGER_ID.match(value):
+        return value.lstrip("+").split(".", 1)[0].lstrip("0") or "0"
+    return value
 
 
 # Extensions are matched case-insensitively (``1001.TXT``, ``p0001.PSV``: some exports upper-case
