@@ -245,3 +245,12 @@ def test_folder_reads_every_extension_spelling_and_names_the_files_it_did_not_re
     clean, quarantine, report = validate_dna_records(raw)
     assert report["records_in"] == len(clean) == 5 and len(quarantine) == 0
     assert [Path(p).name for p in report["files_ignored"]] == ["notes.seq"]
+
+
+def test_real_orchids_with_old_mac_line_ends_are_thirty_records(shared_data, tmp_path):
+    original = shared_data / "ls_orchid" / "ls_orchid.fasta"
+    mac = write("ORCHIDS.FASTA", original.read_bytes().replace(b"\n", b"\r"))(tmp_path)
+    got, expected = read_sequence_records(mac), read_sequence_records(original)
+    assert len(got) == 30
+    assert got["sequence"].tolist() == expected["sequence"].tolist()
+    assert got["record_id"].tolist() == expected["record_id"].tolist()
