@@ -145,6 +145,15 @@ def test_files_to_score_every_patient_kept_or_listed_with_a_reason(tmp_path):
     assert quarantine["reason"].str.contains("time '49:00' beyond the 48 h bound").any()
 
 
+def test_a_callers_patients_table_of_raw_file_stems_still_pairs_with_the_observations(tmp_path):
+    write_2012(tmp_path, {"0132545": patient()})
+    path = tmp_path / "set-a" / "0132545.txt"
+    patients = pd.DataFrame({"source_file": [str(path)], "patient_id": [path.stem]})
+    raw = read_2012_for_prediction(path)
+    clean, _, quarantine, _ = validate_long(raw["observations"], None, patients=patients)
+    assert len(quarantine) == 0 and set(clean["patient_id"]) == {"132545"}
+
+
 def test_psv_to_score_may_lack_sepsislabel_and_have_upper_case_names(tmp_path):
     unlabelled = [c for c in PSV_COLUMNS if c != "SepsisLabel"]
     write_psv(tmp_path, "p000001", psv_text([{}, {}], unlabelled))

@@ -79,7 +79,11 @@ def validate_long(
     obs = raw_obs.reset_index(drop=True)
     if patients is None:
         patients = obs[["source_file", "patient_id"]].drop_duplicates()
-    patients = patients.reset_index(drop=True)
+    # A caller's own patients table (file stems) gets the readers' id spelling, so the files
+    # and their observations stay paired (0132545.txt holds patient 132545).
+    patients = patients.reset_index(drop=True).assign(
+        patient_id=lambda frame: normalise_patient_ids(frame["patient_id"]).to_numpy()
+    )
     flags = ObservationFlags(len(obs))
     context = QuarantineLog(DOMAIN)
     pid, var = obs["patient_id"].astype(str), obs["variable"].astype(str)
