@@ -68,6 +68,13 @@ def test_zero_padded_observation_ids_match_integer_outcome_ids(tmp_path):
     assert sorted(clean["patient_id"].unique()) == ["132545", "7"]
 
 
+def test_long_csv_and_outcomes_with_mac_and_windows_line_ends(tmp_path):
+    observations = OBSERVATIONS.replace("\n", "\r")
+    outcomes = OUTCOME_VARIANTS["ids written as floats"].replace("\n", "\r\n")
+    clean, labels, quarantine, _ = validate_2012(write_long(tmp_path, observations, outcomes))
+    assert len(quarantine) == 0 and len(clean) == 4 and len(labels) == 2
+
+
 def test_normalisation_rule():
     spellings = [" 0132545 ", "132545.0", "+132545", "132545.000", "0", "000", "p000001", "1.5",
                  "A-17 ", "1e3"]  # fmt: skip
