@@ -2,7 +2,41 @@
 export KEDRO_DISABLE_TELEMETRY := true
 VENV := .venv/bin
 
-.PHONY: setup run test demo-data lint benchmarks
+# Everyday commands (README): nothing to activate; .venv/bin goes first on PATH for every tool
+# (mlflow models serve starts `uvicorn`, training may start `torchrun`).
+WITH_VENV := PATH="$(CURDIR)/.venv/bin:$$PATH"
+# Servers run in a process group of their own: Ctrl-C or SIGTERM stops every process they started
+# (`exec`: the recipe's shell becomes the wrapper, so make's SIGTERM reaches it).
+GROUP := $(VENV)/python scripts/run_in_group.py
+IN_GROUP := exec env $(WITH_VENV) $(GROUP)
+TRACKING_URI := $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db}
+TASK ?= vitals_mortality
+DATA ?= data/01_raw/$(TASK)
+TRIALS ?= 20
+WORKERS ?= 1
+HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5000
+SERVE_PORT ?= 5001
+VIZ_PORT ?= 4141
+NOTEBOOK_PORT ?= 8888
+PARAMS ?=
+comma := ,
+MORE_PARAMS = $(if $(PARAMS),$(comma)$(PARAMS))
+
+.PHONY: setup run test demo-data lint benchmarks help mlflow-ui serve predict tune retrain airflow-dag viz notebook
+
+help:
+	@echo "make run | make test                     quick start: default run on demo data | test suite"
+	@echo "make mlflow-ui                           MLflow UI on http://$(HOST):$(MLFLOW_PORT) (runs, plots, registry)"
+	@echo "make serve TASK=$(TASK)        REST endpoint of the champion on http://$(HOST):$(SERVE_PORT)/invocations"
+	@echo "make predict TASK=... DATA=PATH          batch predictions -> data/07_model_output/<task>/"
+	@echo "make tune TASK=... TRIALS=20 WORKERS=2   Optuna study (needs the task's model input: make run)"
+	@echo "make retrain TASK=...                    retrain, gate, promote (data/01_raw/<task>/<date>/...)"
+	@echo "make airflow-dag                         regenerate airflow_dags/seqhealth_retrain_dag.py"
+	@echo "make viz                                 Kedro-Viz on http://$(HOST):$(VIZ_PORT)"
+	@echo "make notebook                            JupyterLab on notebooks/ (http://$(HOST):$(NOTEBOOK_PORT))"
+	@echo "  predict, tune, retrain: PARAMS=\"key=value,...\" adds runtime parameters"
+	@echo "make lint | make benchmarks"
 
 setup:
 	bash scripts/setup.sh
@@ -11,10 +45,38 @@ demo-data: setup
 	$(VENV)/python -m seqhealth.demo_data --out data/01_raw
 
 run: demo-data
-	PATH="$(CURDIR)/.venv/bin:$$PATH" $(VENV)/kedro run
+	$(WITH_VENV) $(VENV)/kedro run
 
 test: setup
-	PATH="$(CURDIR)/.venv/bin:$$PATH" $(VENV)/python -m pytest -q
+	bash scripts/setup_test_browser.sh
+	$(WITH_VENV) $(VENV)/python -m pytest -q
+
+mlflow-ui: setup
+	$(IN_GROUP) mlflow ui --backend-store-uri "$(TRACKING_URI)" --host $(HOST) --port $(MLFLOW_PORT)
+
+serve: setup
+	exec env MLFLOW_TRACKING_URI="$(TRACKING_URI)" $(WITH_VENV) $(GROUP) mlflow models serve \
+	  -m "models:/seqhealth-$(TASK)@champion" --env-manager local -h $(HOST) -p $(SERVE_PORT)
+
+predict: setup
+	$(WITH_VENV) $(VENV)/kedro run --pipeline predict --params "predict.task=$(TASK),predict.path=$(DATA)$(MORE_PARAMS)"
+
+tune: setup
+	$(WITH_VENV) $(VENV)/kedro run --pipeline tune --params "tune.task=$(TASK),tune.n_trials=$(TRIALS),tune.n_workers=$(WORKERS)$(MORE_PARAMS)"
+
+retrain: setup
+	$(WITH_VENV) $(VENV)/kedro run --pipeline retrain --params "retrain.task=$(TASK)$(MORE_PARAMS)"
+
+airflow-dag: setup
+	$(WITH_VENV) $(VENV)/kedro airflow create --pipelines retrain --group-by memory \
+	  --jinja-file airflow_dags/templates/retrain_dag.j2
+
+viz: setup
+	$(IN_GROUP) kedro viz run --host $(HOST) --port $(VIZ_PORT) --no-browser
+
+notebook: setup
+	$(IN_GROUP) jupyter lab --no-browser --ip $(HOST) --port $(NOTEBOOK_PORT) --notebook-dir notebooks \
+	  --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
 	$(VENV)/ruff check src tests benchmarks

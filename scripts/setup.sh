@@ -17,8 +17,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
-# Headless Chromium for tests/viz (the Kedro-Viz browser test skips without it).
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation) \
-    || echo "setup: chromium not installed; tests/viz will skip the browser test" >&2
-fi
+# No system packages here: `make run` must not apt-get anything. The browser the Kedro-Viz
+# test needs is installed by `make test` only (scripts/setup_test_browser.sh).

@@ -47,7 +47,9 @@ CONFIG_LOADER_ARGS = {
 from seqhealth.hooks import NodeRunCounterHooks  # noqa: E402  (hooks need the settings above)
 from seqhealth.retraining.hooks import RetrainLockHooks  # noqa: E402
 from seqhealth.tracking.hooks import TaskRunHooks  # noqa: E402
+from seqhealth.tracking.run_summary import RunSummaryHooks  # noqa: E402
 
 # TaskRunHooks: one nested MLflow run per task inside kedro-mlflow's run (tracking/hooks.py).
 # RetrainLockHooks: one `kedro run --pipeline retrain` per task at a time (exit 75 otherwise).
-HOOKS = (NodeRunCounterHooks(), TaskRunHooks(), RetrainLockHooks())
+# RunSummaryHooks: the closing table (test metrics vs baseline, outputs, next commands).
+HOOKS = (NodeRunCounterHooks(), TaskRunHooks(), RetrainLockHooks(), RunSummaryHooks())
