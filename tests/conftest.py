@@ -84,7 +84,7 @@ def tiny_tagging_model_input(seed: int = 0, n: int = 32) -> dict:
     """A learnable toy tagging task (tag every G) in the model-input layout the tasks produce."""
     import numpy as np
 
-    from seqhealth.tasks.fingerprint import samples_fingerprint
+    from seqhealth.engine.fingerprint import samples_fingerprint
 
     rng = np.random.default_rng(seed)
 

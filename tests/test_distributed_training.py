@@ -99,8 +99,8 @@ def test_no_cuda_calls_in_the_code():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine: GPU path not exercised")
 def test_gpu_bf16_training_path(tmp_path):
-    from seqhealth.tasks.fingerprint import samples_fingerprint
-    from seqhealth.tasks.fit import fit_sequence_model
+    from seqhealth.engine.fingerprint import samples_fingerprint
+    from seqhealth.engine.fit import fit_sequence_model
 
     rng = torch.Generator().manual_seed(0)
 

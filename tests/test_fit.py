@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from seqhealth.tasks.fit import fit_sequence_model
+from seqhealth.engine.fit import fit_sequence_model
 from tests.conftest import tiny_tagging_model_input
 
 MODEL = {"cell": "gru", "hidden_size": 8, "num_layers": 1, "embedding_dim": 0}

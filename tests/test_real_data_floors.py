@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from seqhealth.engine.fit import resolve_train_config
 from seqhealth.tasks.cross_validation import repeated_cross_validate_mortality
-from seqhealth.tasks.fit import resolve_train_config
 from tests.conftest import make_project_copy, run_kedro
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]

@@ -13,28 +13,27 @@ import logging
 import shutil
 from pathlib import Path
 
-from seqhealth.genomics.demo import write_demo_dna
-from seqhealth.tasks import TASK_NAMES
-from seqhealth.vitals.demo import write_demo_vitals
+from seqhealth.tasks.registry import TASKS
 
 logger = logging.getLogger(__name__)
-DEMO_FOLDERS = TASK_NAMES  # one raw folder per task
 
 
 def write_demo_data(out_dir: Path, seed: int = 0, force: bool = False) -> list[Path]:
-    """Generate the four tasks' raw inputs under ``out_dir``; returns the folders written."""
+    """Every task's demo input in ``out_dir/<task>``; returns the folders written.
+
+    A task whose folder already holds files is left alone unless ``force``."""
     out_dir = Path(out_dir)
-    present = [out_dir / name for name in DEMO_FOLDERS if any((out_dir / name).glob("**/*.*"))]
-    if present and not force:
-        if len(present) == len(DEMO_FOLDERS):
-            logger.info("demo data already present in %s (use --force to regenerate)", out_dir)
-            return []
-    for name in DEMO_FOLDERS:
-        shutil.rmtree(out_dir / name, ignore_errors=True)
-    # 150 classification sequences keep the default run within its 5-minute budget on 2 cores.
-    write_demo_dna(out_dir, seed=seed, n_classify=150)
-    write_demo_vitals(out_dir, seed=seed)
-    return [out_dir / name for name in DEMO_FOLDERS]
+    written = []
+    for name, task in TASKS.items():
+        folder = out_dir / name
+        if any(folder.glob("**/*.*")) and not force:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        task.write_demo(folder, seed)
+        written.append(folder)
+    if not written:
+        logger.info("demo data already present in %s (use --force to regenerate)", out_dir)
+    return written
 
 
 def main(argv: list[str] | None = None) -> None:

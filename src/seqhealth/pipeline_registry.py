@@ -1,21 +1,22 @@
-"""Project pipelines.
-
-``kedro run --pipeline X`` makes Kedro import only ``seqhealth.pipelines.X``, so every
-registered name (tasks, the ``dna`` / ``vitals`` sums, predict, tune, retrain) has a folder.
-"""
+"""Project pipelines, from the task registry: one pipeline per task (``tasks/<name>.py``), one
+per domain (``dna``, ``vitals``: all tasks of that domain), ``__default__`` (every task, on the
+demo data), and the task-generic ``predict``, ``tune`` and ``retrain`` pipelines."""
 
 from __future__ import annotations
 
-from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-from seqhealth.tasks import TASK_NAMES
+from seqhealth.pipelines import predict, retrain, tune
+from seqhealth.pipelines.task_pipeline import task_pipeline
+from seqhealth.tasks.registry import TASKS
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    pipelines = find_pipelines(raise_errors=True)
-    if all(task in pipelines for task in TASK_NAMES):
-        # The default run trains every task on the demo data; predict / tune / retrain are
-        # run on purpose, with their own parameters.
-        pipelines["__default__"] = sum((pipelines[task] for task in TASK_NAMES), Pipeline([]))
+    pipelines: dict[str, Pipeline] = {name: task_pipeline(task) for name, task in TASKS.items()}
+    for domain in sorted({task.domain for task in TASKS.values()}):
+        pipelines[domain] = sum((pipelines[n] for n, t in TASKS.items() if t.domain == domain), Pipeline([]))
+    # The default run trains every task on the demo data; predict / tune / retrain are run on
+    # purpose, with their own parameters.
+    pipelines["__default__"] = sum((pipelines[n] for n in TASKS), Pipeline([]))
+    pipelines.update(predict=predict.create_pipeline(), tune=tune.create_pipeline(), retrain=retrain.create_pipeline())
     return pipelines

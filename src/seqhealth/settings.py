@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -37,6 +38,8 @@ CONFIG_LOADER_ARGS = {
         "project_path": _project_path,
         "tracking_uri": _tracking_uri,
         "env": lambda name, default=None: os.environ.get(name, default),
+        # The task registry's names (conf/base/airflow.yml); imported only when resolved.
+        "task_names": lambda: list(importlib.import_module("seqhealth.tasks.registry").TASK_NAMES),
     },
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**"],

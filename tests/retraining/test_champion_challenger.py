@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from seqhealth.retraining.datasets import RawPartitions
+from seqhealth.datasets.raw_partitions import RawPartitions
 from seqhealth.retraining.retrain import (
     check_data_state,
     compare_on_frozen_set,
@@ -24,7 +24,7 @@ from seqhealth.retraining.retrain import (
     prepare_model_input,
     train_challenger,
 )
-from seqhealth.tasks.registry import task_spec
+from seqhealth.tasks.registry import get_task
 from seqhealth.vitals.demo import write_demo_vitals
 from tests.retraining.helpers import project_parameters
 
@@ -121,7 +121,7 @@ def test_champion_samples_are_re_encoded_with_its_own_normalisation(retrain_setu
     """Re-encoding with the model input's own statistics gives back exactly its samples, and a
     champion's different statistics give different inputs for the same patients and labels."""
     model_input, builder_inputs = retrain_setup["model_input"], retrain_setup["builder_inputs"]
-    spec = task_spec(TASK)
+    spec = get_task(TASK)
     same = spec.eval_samples_for(model_input, builder_inputs, model_input["preprocessing"])
     for split in ("val", "test"):
         assert len(same[split]) == len(model_input["splits"][split])

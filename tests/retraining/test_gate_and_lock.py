@@ -15,6 +15,7 @@ from seqhealth.retraining.lock import (
     advisory_key,
     make_lock,
 )
+from seqhealth.tasks.registry import TASK_NAMES
 from tests.retraining.helpers import project_parameters
 
 CONFIG = GateConfig(primary="auroc", margin=0.01, tolerance=0.02, guards={"auprc": "max", "brier": "min"})
@@ -42,12 +43,18 @@ def test_gate_rule(challenger, promote, in_reason):
 def test_first_model_is_promoted_and_config_comes_from_parameters():
     assert decide(None, {"auroc": 0.5}, CONFIG).promote
     assert "first model" in decide(None, {"auroc": 0.5}, CONFIG).reason
-    gate = project_parameters()["retrain"]["gate"]
-    configs = {task: GateConfig.for_task(gate, task) for task in gate["tasks"]}
-    assert {t: c.primary for t, c in configs.items()} == {
+    parameters = project_parameters()
+    gate = parameters["retrain"]["gate"]
+    # Every registered task says in its own parameters file which metric its gate compares.
+    configs = {task: GateConfig.for_task(gate, parameters[task].get("retrain_gate"), task) for task in TASK_NAMES}
+    assert {t: c.primary for t, c in configs.items() if t != "vitals_forecast"} == {
         "dna_coding": "mcc", "dna_classify": "macro_f1", "vitals_mortality": "auroc", "vitals_sepsis": "auprc",
     }  # fmt: skip
     assert configs["vitals_mortality"].guards["brier"] == "min"
+    assert (configs["vitals_forecast"].primary, configs["vitals_forecast"].primary_mode) == ("mae_z", "min")
+    assert configs["dna_coding"].margin == gate["margin"]
+    with pytest.raises(ValueError, match="no retrain_gate.primary in parameters_x.yml"):
+        GateConfig.for_task(gate, {}, "x")
 
 
 def test_file_lock_excludes_a_second_holder_with_exit_code_75(tmp_path):

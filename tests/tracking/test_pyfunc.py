@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from seqhealth.engine.fit import predict_samples
 from seqhealth.genomics.alphabet import decode
+from seqhealth.genomics.orf import coding_features
 from seqhealth.genomics.windows import cut_windows, stitch
-from seqhealth.tasks.dna import class_probabilities
-from seqhealth.tasks.fit import predict_samples
-from seqhealth.tracking.pyfunc import log_pyfunc
+from seqhealth.serving.pyfunc import log_pyfunc
+from seqhealth.tasks.dna_classify import class_probabilities
 from tests.tracking.conftest import long_request
 
 
@@ -41,10 +42,13 @@ def test_dna_classify_round_trip(bundles, model_inputs, sqlite_tracking):
 def test_dna_coding_round_trip_stitches_windows(bundles, model_inputs, sqlite_tracking):
     bundle = bundles["dna_coding"]
     window, overlap = bundle["preprocessing"]["window"], bundle["preprocessing"]["overlap"]
-    tokens = np.concatenate([s["x"] for s in model_inputs["dna_coding"]["splits"]["test"]])[:1234]
+    (records,) = model_inputs["dna_coding"]["builder_inputs"]
+    tokens = records["tokens"].iloc[0][:1234]
+    # The model's input: the bases, or per-base ORF features of the whole request record.
+    x = coding_features(tokens) if bundle["preprocessing"].get("orf_features") else tokens
     starts = [a for a, _ in cut_windows(len(tokens), window, overlap)]
     assert len(starts) > 3  # several overlapping windows are really stitched
-    samples = [{"x": tokens[a : a + window], "y": np.zeros(min(window, len(tokens) - a)), "length": min(window, len(tokens) - a)} for a in starts]
+    samples = [{"x": x[a : a + window], "y": np.zeros(min(window, len(x) - a)), "length": min(window, len(x) - a)} for a in starts]
     expected = stitch(starts, predict_samples(bundle, samples), len(tokens))
     out = _logged(bundle).predict(pd.DataFrame({"sequence": [decode(tokens).lower()]}))
     assert out["position"].tolist() == list(range(len(tokens)))

@@ -119,7 +119,7 @@ def test_tracking_server_round_trip_by_alias(backend, bundles, model_inputs, tmp
         model_input = model_inputs["vitals_mortality"]
         request = long_request(model_input["clean_long"], model_input["patients"]["test"])
         served = mlflow.pyfunc.load_model(champion_uri("vitals_mortality")).predict(request)
-        from seqhealth.tasks.fit import predict_samples
+        from seqhealth.engine.fit import predict_samples
 
         in_process = np.ravel(predict_samples(bundle, model_input["splits"]["test"]))
         np.testing.assert_allclose(served["risk"], in_process, atol=1e-5)

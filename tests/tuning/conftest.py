@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from seqhealth.tasks.fingerprint import samples_fingerprint
+from seqhealth.engine.fingerprint import samples_fingerprint
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,19 +16,20 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import pytest
 
-from seqhealth.viz_check import check_site, find_chromium
+from seqhealth.tasks.registry import TASK_NAMES
 from tests.conftest import REPO_ROOT, kedro_env, make_project_copy
+from tests.helpers.viz_check import check_site, find_chromium
 
 KEDRO_VIZ_LAYERS = {"raw", "intermediate", "primary", "feature", "model_input", "models", "model_output", "reporting"}
 README_SCREENSHOT = REPO_ROOT / "docs" / "images" / "pipeline.png"
 # Node names a newcomer looks for first: one per stage of the task pipelines.
 MAIN_NODES = {
     "validate_genomes",
-    "validate_sequences",
+    "validate_and_label_sequences",
     "validate_stays",
-    "join_labels_table",
     "cut_windows_on_split_loci",
     "train_model",
+    "calibrate_on_validation",
     "evaluate_on_test_split",
     "log_and_register_model",
 }
@@ -68,7 +69,7 @@ def test_browser_shows_the_pipeline_graph_with_node_names(viz_project, request):
     assert MAIN_NODES <= set(result["expected"]), "the build lost task nodes: " + str(MAIN_NODES - set(result["expected"]))
     assert not result["missing"], f"not drawn at {result['url']}: {result['missing']}"
     # Every task's datasets are drawn too (the namespaces were expanded, not shown as 4 boxes).
-    for task in ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis"):
+    for task in TASK_NAMES:
         assert f"{task}.model" in result["rendered"], task
     _assert_is_a_drawn_graph(screenshot)
     if os.environ.get("SEQHEALTH_UPDATE_SCREENSHOT") == "1":
@@ -88,15 +89,16 @@ def _assert_is_a_drawn_graph(png: Path) -> None:
 
 def test_every_catalog_entry_the_pipelines_use_has_a_kedro_viz_layer(viz_project):
     # In a process of its own: bootstrapping sets Kedro's global project and MLflow's tracking URI.
-    code = "import json; from seqhealth.viz_check import catalog_layers; print(json.dumps(catalog_layers('.')))"
+    code = "import json; from tests.helpers.viz_check import catalog_layers; print(json.dumps(catalog_layers('.')))"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=viz_project, env=kedro_env(), capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code], cwd=viz_project, env=kedro_env(PYTHONPATH=str(REPO_ROOT)), capture_output=True,
+        text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     layers = json.loads(result.stdout.strip().splitlines()[-1])
 
     assert {"__default__", "dna", "vitals"} <= set(layers)
-    assert len(layers["__default__"]["catalog"]) >= 40  # the four tasks' datasets were resolved
+    assert len(layers["__default__"]["catalog"]) >= 10 * len(TASK_NAMES)  # every task's datasets were resolved
     wrong = {
         f"{pipeline}: {dataset} -> {layer}"
         for pipeline, used in layers.items()
@@ -118,4 +120,4 @@ def test_kedro_registry_list_shows(registered_pipelines, pipeline):
 
 
 def test_registry_list_includes_every_task(registered_pipelines):
-    assert {"dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis"} <= registered_pipelines
+    assert set(TASK_NAMES) <= registered_pipelines

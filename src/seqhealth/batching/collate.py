@@ -11,7 +11,7 @@ IGNORE_LABEL = -100
 
 
 def pad_collate(samples: list[dict]) -> dict:
-    """Return ``x [B, T_max(, F)]``, ``y [B] or [B, T_max]``, ``lengths [B]`` (CPU),
+    """Return ``x [B, T_max(, F)]``, ``y [B] or [B, T_max(, K)]``, ``lengths [B]`` (CPU),
     ``mask [B, T_max]``, ``weight [B]`` and ``index [B]`` (position in the dataset, -1 if unknown).
 
     Tokens are padded with ``PAD_TOKEN`` (0), features with 0.0, per-position labels with
@@ -26,9 +26,10 @@ def pad_collate(samples: list[dict]) -> dict:
     mask = torch.arange(t_max).unsqueeze(0) < lengths.unsqueeze(1)
 
     first_y = torch.as_tensor(samples[0]["y"])
-    per_position = first_y.dim() == 1
+    # Per-position targets: ``[T]`` labels, or ``[T, K]`` values (forecasting K series).
+    per_position = first_y.dim() >= 1
     if per_position:
-        y = torch.full((batch_size, t_max), IGNORE_LABEL, dtype=first_y.dtype)
+        y = torch.full((batch_size, t_max, *first_y.shape[1:]), IGNORE_LABEL, dtype=first_y.dtype)
         if y.is_floating_point():
             y.fill_(float(IGNORE_LABEL))
     else:

@@ -13,10 +13,8 @@ import gzip
 import re
 import zlib
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from kedro.io import AbstractDataset, DatasetError
 
 from seqhealth.quality import DataFormatError
 
@@ -76,28 +74,3 @@ def read_labels_tables(root) -> pd.DataFrame:
     merged = pd.concat(tables, ignore_index=True).fillna("")  # a column absent from one table
     merged.attrs["source_file"] = ", ".join(map(str, paths))
     return merged
-
-
-class LabelsTableDataset(AbstractDataset[None, pd.DataFrame]):
-    """Kedro dataset of ``read_labels_table`` (read-only: the table is the lab's input)::
-
-    dna_classify.labels_table:
-      type: seqhealth.genomics.labels_table.LabelsTableDataset
-      filepath: data/01_raw/dna_classify/labels.tsv
-    """
-
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None):
-        self._filepath = Path(filepath)
-        self.metadata = metadata
-
-    def load(self) -> pd.DataFrame:
-        return read_labels_tables(self._filepath)
-
-    def save(self, data) -> None:
-        raise DatasetError(f"LabelsTableDataset({self._filepath}) is read-only")
-
-    def _exists(self) -> bool:
-        return self._filepath.exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}

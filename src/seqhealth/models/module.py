@@ -1,4 +1,6 @@
-"""LightningModule for per-position tagging and per-sequence classification.
+"""LightningModule for per-position tagging, per-sequence classification and per-position
+forecasting (``task_kind="forecast"``: a Gaussian mean and spread for each of ``n_classes``
+series at every step, trained by negative log-likelihood on the targets that were observed).
 
 Losses and metrics only ever see valid positions (``mask`` and not ``IGNORE_LABEL``), and the
 loss is a mean over those, so extra padding cannot change a result.
@@ -19,15 +21,22 @@ from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassF1Score,
 )
+from torchmetrics.regression import MeanAbsoluteError
 
 from seqhealth.batching.collate import IGNORE_LABEL
-from seqhealth.models.components import PositionHead, SequenceEncoder, SequenceHead
+from seqhealth.models.components import (
+    PositionHead,
+    SequenceEncoder,
+    SequenceHead,
+    random_reverse_complement,
+    reverse_complement,
+)
 
 
 def _validate_hparams(task_kind: str, n_classes: int, causal: bool, bidirectional: bool,
                       lr_schedule: str) -> None:
-    if task_kind not in ("tagging", "sequence"):
-        raise ValueError(f"task_kind must be 'tagging' or 'sequence', got {task_kind!r}")
+    if task_kind not in ("tagging", "sequence", "forecast"):
+        raise ValueError(f"task_kind must be 'tagging', 'sequence' or 'forecast', got {task_kind!r}")
     if n_classes < 1:
         raise ValueError(f"n_classes must be 1 (binary) or >= 2 (multiclass), got {n_classes}")
     if lr_schedule not in ("plateau", "cosine", "none"):
@@ -65,6 +74,11 @@ class SequenceModel(pl.LightningModule):
         kmer_size: int = 1,
         input_skip: bool = False,
         head_dropout: float = 0.0,
+        conv_channels: int = 0,
+        conv_kernel: int = 9,
+        conv_pool: int = 1,
+        rc_augment: bool = False,
+        rc_invariant: bool = False,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -74,7 +88,16 @@ class SequenceModel(pl.LightningModule):
             embedding_dim=embedding_dim, cell=cell, hidden_size=hidden_size,
             num_layers=num_layers, dropout=dropout, bidirectional=bidirectional,
             use_packing=use_packing, kmer_size=kmer_size,
+            conv_channels=conv_channels, conv_kernel=conv_kernel, conv_pool=conv_pool,
         )
+        # DNA orientation (token inputs only): rc_augment trains on a random strand of each
+        # sequence; rc_invariant averages the logits of both strands, in training and prediction.
+        if (rc_augment or rc_invariant) and input_kind != "tokens":
+            raise ValueError("rc_augment / rc_invariant need DNA tokens (input_kind='tokens')")
+        if conv_channels and conv_pool > 1 and task_kind != "sequence":
+            raise ValueError("conv_pool > 1 shortens the sequence: only for task_kind='sequence'")
+        if rc_invariant and task_kind != "sequence":
+            raise ValueError("rc_invariant averages whole-sequence logits: only for task_kind='sequence'")
         # input_skip: the head also sees the input directly, next to the RNN's summary of it.
         # Tagging: each position's own input, so a strong local feature (e.g. ORF length) is
         # usable from the first step while the RNN learns the context around it. Sequence: the
@@ -82,14 +105,17 @@ class SequenceModel(pl.LightningModule):
         # of every variable (the chart at 48 h), which on the 2012 sample alone carries most
         # of the signal that a small RNN otherwise dilutes over the stay.
         skip_size = self.encoder.input_size if input_skip else 0
-        if task_kind == "tagging":
-            self.head = PositionHead(self.encoder.output_size + skip_size, n_classes)
+        if task_kind in ("tagging", "forecast"):
+            # A forecast head gives a mean and a raw spread per series.
+            n_outputs = 2 * n_classes if task_kind == "forecast" else n_classes
+            self.head = PositionHead(self.encoder.output_size + skip_size, n_outputs)
         else:
             self.head = SequenceHead(self.encoder.output_size, n_classes, head_pooling, skip_size)
         # Dropout on the encoder's outputs before the head: the only dropout a one-layer
         # encoder gets (``dropout`` acts between stacked layers), never on the input skip.
         self.head_dropout = nn.Dropout(head_dropout)
-        self.binary = n_classes == 1
+        self.forecast = task_kind == "forecast"
+        self.binary = n_classes == 1 and not self.forecast
         # Buffers so the weights follow the module to any device.
         self.register_buffer("pos_weight", None if pos_weight is None
                              else torch.tensor([float(pos_weight)]))
@@ -99,7 +125,9 @@ class SequenceModel(pl.LightningModule):
         self.test_metrics = self._metrics("test_")
 
     def _metrics(self, prefix: str) -> MetricCollection:
-        if self.binary:
+        if self.forecast:
+            metrics = {"mae": MeanAbsoluteError()}  # on the normalised scale, observed targets only
+        elif self.binary:
             metrics = {"auroc": BinaryAUROC(), "auprc": BinaryAveragePrecision(),
                        "mcc": BinaryMatthewsCorrCoef(), "f1": BinaryF1Score()}
         else:
@@ -109,12 +137,21 @@ class SequenceModel(pl.LightningModule):
         return MetricCollection(metrics, prefix=prefix)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
+        if self.hparams.rc_invariant:
+            reverse = self._forward_strand(reverse_complement(x, lengths), lengths, mask)
+            return 0.5 * (self._forward_strand(x, lengths, mask) + reverse)
+        return self._forward_strand(x, lengths, mask)
+
+    def _forward_strand(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor):
         outputs, final = self.encoder(x, lengths)
+        if outputs.shape[1] != mask.shape[1]:  # a pooling conv front-end shortened the sequences
+            pooled = self.encoder.output_lengths(lengths).to(outputs.device)
+            mask = torch.arange(outputs.shape[1], device=outputs.device).unsqueeze(0) < pooled.unsqueeze(1)
         outputs, final = self.head_dropout(outputs), self.head_dropout(final)
         if not self.hparams.input_skip:
             return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
         inputs = self.encoder.embed(x)
-        if self.hparams.task_kind == "tagging":
+        if self.hparams.task_kind in ("tagging", "forecast"):
             return self.head(torch.cat([outputs, inputs * mask.unsqueeze(-1)], dim=-1), mask, final)
         last_step = (lengths.to(inputs.device) - 1).clamp(min=0)
         return self.head(outputs, mask, final, skip=inputs[torch.arange(len(inputs), device=inputs.device), last_step])
@@ -125,6 +162,9 @@ class SequenceModel(pl.LightningModule):
         weight = batch.get("weight")
         if weight is None:
             weight = torch.ones(y.shape[0], device=logits.device)
+        if self.forecast:
+            valid = batch["mask"]
+            return logits[valid], y[valid], weight.unsqueeze(1).expand(valid.shape)[valid]
         if self.hparams.task_kind == "tagging":
             valid = batch["mask"] & (y != IGNORE_LABEL)
             weight = weight.unsqueeze(1).expand_as(y)
@@ -135,6 +175,8 @@ class SequenceModel(pl.LightningModule):
     def _loss(self, logits: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if len(y) == 0:
             return logits.sum() * 0.0  # keeps the graph; no valid label in this batch
+        if self.forecast:
+            return self._gaussian_nll(logits, y, weight)
         if self.binary:
             per_item = F.binary_cross_entropy_with_logits(
                 logits.squeeze(-1), y.float(), pos_weight=self.pos_weight, reduction="none")
@@ -143,7 +185,22 @@ class SequenceModel(pl.LightningModule):
                                        reduction="none")
         return (per_item * weight).sum() / weight.sum().clamp(min=1e-12)
 
+    @staticmethod
+    def _mean_and_spread(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, raw = logits.chunk(2, dim=-1)
+        return mean, F.softplus(raw) + 1e-3  # a spread bounded away from 0 keeps the NLL finite
+
+    def _gaussian_nll(self, logits: torch.Tensor, y: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Mean Gaussian NLL over the targets that exist (NaN = not observed next step)."""
+        mean, spread = self._mean_and_spread(logits)
+        observed = torch.isfinite(y)
+        nll = F.gaussian_nll_loss(mean, torch.nan_to_num(y), spread**2, reduction="none", full=True)
+        nll = (nll * observed) * weight.unsqueeze(-1)
+        return nll.sum() / (observed * weight.unsqueeze(-1)).sum().clamp(min=1e-12)
+
     def _probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        if self.forecast:  # [..., 2K]: the K means, then the K spreads (standard deviations)
+            return torch.cat(self._mean_and_spread(logits), dim=-1)
         return torch.sigmoid(logits.squeeze(-1)) if self.binary else torch.softmax(logits, -1)
 
     def _step(self, batch: dict):
@@ -152,6 +209,8 @@ class SequenceModel(pl.LightningModule):
         return self._loss(flat_logits, y, weight), flat_logits, y
 
     def training_step(self, batch: dict, batch_idx: int):
+        if self.hparams.rc_augment:
+            batch = {**batch, "x": random_reverse_complement(batch["x"], batch["lengths"])}
         loss, _, y = self._step(batch)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True,
                  batch_size=max(len(y), 1))
@@ -161,7 +220,11 @@ class SequenceModel(pl.LightningModule):
         loss, flat_logits, y = self._step(batch)
         self.log(f"{prefix}loss", loss, on_step=False, on_epoch=True, sync_dist=True,
                  batch_size=max(len(y), 1))
-        if len(y):
+        if self.forecast:
+            observed = torch.isfinite(y)
+            if observed.any():
+                metrics.update(self._mean_and_spread(flat_logits)[0][observed], y[observed])
+        elif len(y):
             metrics.update(self._probabilities(flat_logits), y.long())
         return loss
 
@@ -183,7 +246,8 @@ class SequenceModel(pl.LightningModule):
         self._log_metrics(self.test_metrics)
 
     def predict_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> list:
-        """Probabilities per sample: ``[length]`` / ``[length, C]`` (tagging) or ``[]`` / ``[C]``."""
+        """Probabilities per sample: ``[length]`` / ``[length, C]`` (tagging) or ``[]`` / ``[C]``;
+        forecasts ``[length, 2K]`` (means, then standard deviations)."""
         logits = self(batch["x"], batch["lengths"], batch["mask"])
         probabilities = self._probabilities(logits).float().cpu().numpy()
         if self.hparams.task_kind == "sequence":

@@ -1,4 +1,4 @@
-"""The shape every task pipeline shares: ingest -> model input -> train -> evaluate.
+"""Every task's pipeline, built from its ``Task``: ingest -> model input -> train -> evaluate -> register.
 
 Each task is a namespaced modular pipeline (namespace = task name), so its datasets are
 ``<task>.<name>``, its parameters ``params:<task>.<name>`` and Kedro-Viz shows it collapsed.
@@ -10,21 +10,81 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from seqhealth.pipelines.training_nodes import train_sequence_model
+from seqhealth.tasks.base import Task
 from seqhealth.tracking.registry import register_trained_model
 
 
-def training_nodes(evaluate_func) -> list[Node]:
-    """Train + evaluate + register nodes; inputs ``model_input`` and ``params:model`` come from the task."""
-    return [
+def _ingest_function(task: Task):
+    """``task.ingest`` with the raw inputs as positional node inputs (Kedro passes datasets by position)."""
+
+    def ingest(*raw_and_params):
+        *raw, params = raw_and_params
+        return task.ingest(dict(zip(task.raw_inputs, raw, strict=True)), params)
+
+    ingest.__name__ = ingest.__qualname__ = f"ingest_{task.name}"
+    ingest.__doc__ = type(task).ingest.__doc__ or task.summary
+    return ingest
+
+
+def _build_function(task: Task):
+    def build_model_input(*inputs_and_section):
+        return task.build_model_input(*inputs_and_section)
+
+    build_model_input.__name__ = build_model_input.__qualname__ = f"build_{task.name}_model_input"
+    build_model_input.__doc__ = type(task).build_model_input.__doc__
+    return build_model_input
+
+
+def _calibrate_function(task: Task):
+    def calibrate(bundle: dict, model_input: dict) -> dict:
+        return task.calibrate(bundle, model_input)
+
+    calibrate.__name__ = calibrate.__qualname__ = f"calibrate_{task.name}"
+    calibrate.__doc__ = type(task).calibrate.__doc__
+    return calibrate
+
+
+def _evaluate_function(task: Task):
+    def evaluate(bundle: dict, model_input: dict, history: list[dict]):
+        return task.evaluate(bundle, model_input, history)
+
+    evaluate.__name__ = evaluate.__qualname__ = f"evaluate_{task.name}"
+    evaluate.__doc__ = type(task).evaluate.__doc__
+    return evaluate
+
+
+def task_pipeline(task: Task) -> Pipeline:
+    nodes = [
+        Node(
+            _ingest_function(task),
+            inputs=[*task.raw_inputs, "params:task_parameters"],
+            outputs={name: name for name in task.ingest_outputs},
+            name=task.ingest_node,
+            tags=["ingestion"],
+        ),
+        Node(
+            _build_function(task),
+            inputs=[*task.builder_inputs, f"params:{task.params_key}"],
+            outputs="model_input",
+            name=task.build_node,
+            tags=["features"],
+        ),
         Node(
             train_sequence_model,
             inputs=["model_input", "params:model", "params:shared_train", "params:train"],
-            outputs=["model", "training_history"],
+            outputs=["trained_model", "training_history"],
             name="train_model",
             tags=["training"],
         ),
         Node(
-            evaluate_func,
+            _calibrate_function(task),
+            inputs=["trained_model", "model_input"],
+            outputs="model",
+            name="calibrate_on_validation",
+            tags=["training"],
+        ),
+        Node(
+            _evaluate_function(task),
             inputs=["model", "model_input", "training_history"],
             outputs=["metrics", "test_predictions", "plots"],
             name="evaluate_on_test_split",
@@ -40,14 +100,10 @@ def training_nodes(evaluate_func) -> list[Node]:
             tags=["tracking"],
         ),
     ]
-
-
-def task_pipeline(task: str, ingestion_and_features: list[Node], evaluate_func) -> Pipeline:
-    """Namespace a task's nodes; raw inputs stay ``<task>.raw_*`` through the namespace prefix."""
     return Pipeline(
-        [*ingestion_and_features, *training_nodes(evaluate_func)],
-        namespace=task,
-        parameters={"params:shared_train": "params:train"},
+        nodes,
+        namespace=task.name,
+        parameters={"params:shared_train": "params:train", "params:task_parameters": f"params:{task.name}"},
         # Domain tag (`dna` / `vitals`) next to the task: Kedro-Viz filters on both.
-        tags=[task, task.split("_", 1)[0]],
+        tags=[task.name, task.domain],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from seqhealth.tasks.fit import resolve_train_config, train_model
+from seqhealth.engine.fit import resolve_train_config, train_model
 
 
 def train_sequence_model(model_input: dict, model_params: dict, shared_train: dict, task_train: dict | None):

@@ -15,7 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from seqhealth.tracking.pyfunc import BUNDLE_ARTIFACT
+from seqhealth.serving.pyfunc import BUNDLE_ARTIFACT
 from seqhealth.tracking.registry import CHAMPION, champion_uri, model_name
 
 

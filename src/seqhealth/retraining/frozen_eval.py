@@ -5,23 +5,21 @@ sequences would reshuffle the test split and champion/challenger comparisons acr
 would be on different patients. Here the first retrain records its test groups; later retrains
 force those groups into ``test`` and split only the other groups into train/val.
 
-The task builders call ``split_groups`` themselves (and fit normalisation on the train patients
-it returns). Rather than copy four builders, ``build_with_frozen_eval`` hands the builder's
-module a split function that honours the frozen set for the duration of one call, and then checks
-that the builder really used it (so a refactor of the builders cannot silently unfreeze the set).
+Every task's builder splits through the ``split`` function it is given (and fits normalisation
+on the train patients it returns): ``build_with_frozen_eval`` hands it one that honours the frozen
+set, and then checks that the builder really used it (so a builder that stopped splitting
+through ``split`` cannot silently unfreeze the set).
 The document lives next to the model input (``data/05_model_input/<task>/frozen_eval.json``):
 group names may be patient ids, so it is never logged to MLflow.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from seqhealth.splits import split_groups
-from seqhealth.tasks.registry import TaskSpec
+from seqhealth.tasks.base import Task
 
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 
@@ -52,20 +50,7 @@ def frozen_split_function(frozen: set[str] | None, key_of: Callable[[Hashable], 
     return split
 
 
-@contextmanager
-def _builder_splits_with(builder: Callable, split: Callable):
-    module = inspect.getmodule(builder)
-    if getattr(module, "split_groups", None) is None:
-        raise RuntimeError(f"{module.__name__} no longer imports split_groups: the frozen evaluation set cannot be applied")
-    original = module.split_groups
-    module.split_groups = split
-    try:
-        yield
-    finally:
-        module.split_groups = original
-
-
-def build_with_frozen_eval(spec: TaskSpec, builder_inputs: tuple, section: dict, frozen: dict | None):
+def build_with_frozen_eval(task: Task, builder_inputs: tuple, section: dict, frozen: dict | None):
     """``(model_input, frozen_document)``: the task's model input with the frozen groups as test.
 
     Groups of the frozen set that are absent from today's data (a partition removed) are
@@ -73,21 +58,20 @@ def build_with_frozen_eval(spec: TaskSpec, builder_inputs: tuple, section: dict,
     """
     frozen_groups = set(frozen["groups"]) if frozen else None
     seen: dict[str, str] = {}
-    split = frozen_split_function(frozen_groups, spec.group_key(builder_inputs, section), seen)
-    with _builder_splits_with(spec.build_model_input, split):
-        model_input = spec.build_model_input(*builder_inputs, section)
+    split = frozen_split_function(frozen_groups, task.group_key(builder_inputs, section), seen)
+    model_input = task.build_model_input(*builder_inputs, section, split=split)
     if not seen:
-        raise RuntimeError(f"{spec.name}: the model-input builder did not split through split_groups")
+        raise RuntimeError(f"{task.name}: the model-input builder did not split through split_groups")
     test_now = sorted(name for name, s in seen.items() if s == "test")
     if frozen is None:
         frozen = {
-            "task": spec.name,
-            "unit": spec.group_unit,
+            "task": task.name,
+            "unit": task.group_unit,
             "frozen_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "groups": test_now,
         }
     elif set(test_now) - frozen_groups:
-        raise RuntimeError(f"{spec.name}: test groups outside the frozen set: {sorted(set(test_now) - frozen_groups)[:3]}")
+        raise RuntimeError(f"{task.name}: test groups outside the frozen set: {sorted(set(test_now) - frozen_groups)[:3]}")
     document = {**frozen, "missing_now": sorted(set(frozen["groups"]) - set(seen))}
     return model_input, document
 

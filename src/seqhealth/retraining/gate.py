@@ -1,6 +1,7 @@
 """The champion / challenger promotion gate (pure: two metric dicts in, a decision out).
 
-Rule (``retrain.gate`` in parameters_retrain.yml):
+Rule (``retrain.gate`` in parameters_retrain.yml: margin and tolerance; each task's metrics in
+``<task>.retrain_gate`` of its own parameters file):
 
 * the challenger's PRIMARY metric must beat the champion's by more than ``margin``
   (a tie is not an improvement: promoting costs a deployment and resets trust);
@@ -26,8 +27,11 @@ class GateConfig:
     guards: dict[str, str] = field(default_factory=dict)  # metric -> max | min
 
     @classmethod
-    def for_task(cls, gate_params: dict, task: str) -> GateConfig:
-        task_gate = dict(gate_params["tasks"][task])
+    def for_task(cls, gate_params: dict, task_gate: dict | None, task: str) -> GateConfig:
+        """``gate_params``: the shared ``retrain.gate``; ``task_gate``: ``<task>.retrain_gate``."""
+        if not task_gate or "primary" not in task_gate:
+            raise ValueError(f"{task}: no retrain_gate.primary in parameters_{task}.yml (the metric the gate compares)")
+        task_gate = dict(task_gate)
         return cls(
             primary=task_gate["primary"],
             primary_mode=task_gate.get("primary_mode", "max"),

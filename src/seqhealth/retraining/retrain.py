@@ -22,13 +22,13 @@ import matplotlib.pyplot as plt
 import mlflow
 from mlflow import MlflowClient
 
+from seqhealth.engine.fit import model_hparams, resolve_train_config, train_model
 from seqhealth.retraining.champion import load_champion_bundle
 from seqhealth.retraining.data_state import public_summary
-from seqhealth.retraining.datasets import SKIPPED, Skipped, is_skipped
 from seqhealth.retraining.frozen_eval import build_with_frozen_eval, split_counts
 from seqhealth.retraining.gate import GateConfig, decide
-from seqhealth.tasks.fit import model_hparams, resolve_train_config, train_model
-from seqhealth.tasks.registry import task_spec
+from seqhealth.retraining.skipped import SKIPPED, Skipped, is_skipped
+from seqhealth.tasks.registry import get_task
 from seqhealth.tracking.registry import champion_metrics, log_and_register, promote
 from seqhealth.tracking.run_logging import set_tags
 
@@ -60,10 +60,12 @@ def prepare_model_input(raw_partitions, state: dict, frozen_previous: dict | Non
     On skip: ``SKIPPED`` everywhere (the files of the last real retrain are left as they are)."""
     if not state["retrain"]:
         return SKIPPED, SKIPPED, SKIPPED, SKIPPED, SKIPPED
-    spec = task_spec(state["task"])
-    task_params = parameters[spec.name]
-    builder_inputs, quarantine, report = spec.ingest(raw_partitions.read(), task_params)
-    model_input, frozen = build_with_frozen_eval(spec, builder_inputs, task_params[spec.params_key], frozen_previous)
+    task = get_task(state["task"])
+    task_params = parameters[task.name]
+    ingested = task.ingest(raw_partitions.read(), task_params)
+    builder_inputs = tuple(ingested[name] for name in task.builder_inputs)
+    quarantine, report = ingested["quarantine"], ingested["ingest_report"]
+    model_input, frozen = build_with_frozen_eval(task, builder_inputs, task_params[task.params_key], frozen_previous)
     report = {**report, **split_counts(model_input), "frozen_eval_groups": len(frozen["groups"]),
               "frozen_eval_missing_now": len(frozen["missing_now"])}  # fmt: skip
     return model_input, frozen, builder_inputs, quarantine, report
@@ -78,7 +80,8 @@ def train_challenger(model_input: dict | Skipped, parameters: dict):
     train_cfg = resolve_train_config(parameters["train"], task_params.get("train"))
     if parameters["retrain"].get("warm_start"):
         train_cfg["_init_state_dict"] = _champion_weights(task, model_input, task_params["model"])
-    return train_model(model_input, task_params["model"], train_cfg)
+    bundle, history = train_model(model_input, task_params["model"], train_cfg)
+    return get_task(task).calibrate(bundle, model_input), history
 
 
 def _champion_weights(task: str, model_input: dict, model_params: dict):
@@ -99,8 +102,8 @@ def _champion_weights(task: str, model_input: dict, model_params: dict):
     return champion["state_dict"]
 
 
-def _evaluate(spec, bundle: dict, model_input: dict, history: list[dict]) -> dict:
-    metrics, _predictions, figures = spec.evaluate(bundle, model_input, history)
+def _evaluate(task, bundle: dict, model_input: dict, history: list[dict]) -> dict:
+    metrics, _predictions, figures = task.evaluate(bundle, model_input, history)
     for figure in (figures or {}).values():
         plt.close(figure)
     return metrics
@@ -110,18 +113,18 @@ def compare_on_frozen_set(challenger: dict | Skipped, history, model_input: dict
     """Both models' metric documents on the same frozen test groups (champion None if none)."""
     if is_skipped(challenger):
         return SKIPPED
-    spec = task_spec(model_input["task"])
-    challenger_doc = _evaluate(spec, challenger, model_input, history)
-    loaded = load_champion_bundle(spec.name)
+    task = get_task(model_input["task"])
+    challenger_doc = _evaluate(task, challenger, model_input, history)
+    loaded = load_champion_bundle(task.name)
     if loaded is None:
         return {"challenger": challenger_doc, "champion": None, "champion_version": None}
     champion, version = loaded
     eval_input = model_input
-    if spec.eval_samples_for is not None:
-        # The champion was normalised with statistics of ITS training patients: re-encode.
-        samples = spec.eval_samples_for(model_input, builder_inputs, champion["preprocessing"])
+    # A champion normalised with statistics of ITS training patients is scored on re-encoded samples.
+    samples = task.eval_samples_for(model_input, builder_inputs, champion["preprocessing"])
+    if samples is not None:
         eval_input = {**model_input, "splits": {**model_input["splits"], **samples}}
-    champion_doc = _evaluate(spec, champion, eval_input, [])
+    champion_doc = _evaluate(task, champion, eval_input, [])
     return {"challenger": challenger_doc, "champion": champion_doc, "champion_version": version}
 
 
@@ -171,7 +174,7 @@ def decide_and_record(challenger: dict | Skipped, comparison: dict | Skipped, st
         _record_in_mlflow(active.info.run_id if active else None, None, decision)
         logger.info("retrain %s: skipped (%s)", task, decision["reason"])
         return decision
-    config = GateConfig.for_task(parameters["retrain"]["gate"], task)
+    config = GateConfig.for_task(parameters["retrain"]["gate"], parameters[task].get("retrain_gate"), task)
     champion_doc, challenger_doc = comparison["champion"], comparison["challenger"]
     result = decide(champion_doc["test"] if champion_doc else None, challenger_doc["test"], config)
     registration = log_and_register(

@@ -1,8 +1,9 @@
-"""Task glue: turns validated records into model inputs and evaluates trained models.
+"""Tasks: one module per task (``<name>.py`` defining ``TASK``), collected by ``registry``.
 
-Plain Python over the core packages (genomics, vitals, batching, models); the Kedro pipelines
-call these functions as nodes.
+Above the engine (training machinery) and the domain packages (genomics, vitals); below the
+Kedro pipelines, which are built from the registry. ``base.Task`` is the contract.
 """
 
-# The four tasks, each a Kedro pipeline of its own name (and a registered model seqhealth-<task>).
-TASK_NAMES = ("dna_coding", "dna_classify", "vitals_mortality", "vitals_sepsis")
+from seqhealth.tasks.registry import TASK_NAMES, TASKS, get_task, task_of_bundle
+
+__all__ = ["TASKS", "TASK_NAMES", "get_task", "task_of_bundle"]

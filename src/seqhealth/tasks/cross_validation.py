@@ -19,8 +19,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from seqhealth.tasks.fit import fit_sequence_model, predict_samples
-from seqhealth.tasks.vitals import build_mortality_model_input
+from seqhealth.engine.fit import fit_sequence_model, predict_samples
+from seqhealth.tasks.vitals_mortality import TASK as MORTALITY
 
 
 def fold_assignments(patients: list[str], y: np.ndarray, folds: int, seed: int, val_fraction: float = 0.15):
@@ -60,7 +60,7 @@ def cross_validate_mortality(
     y = np.asarray([label_of[p] for p in patients])
     rows, fold_auroc = [], []
     for k, assignment in enumerate(fold_assignments(patients, y, folds, seed)):
-        model_input = build_mortality_model_input(clean_long, labels, sample_params, assignment=assignment)
+        model_input = MORTALITY.build_model_input(clean_long, labels, sample_params, assignment=assignment)
         bundle, _ = fit_sequence_model(model_input, model_params, train_cfg)
         test_y = np.asarray([int(s["y"]) for s in model_input["splits"]["test"]])
         risk = np.asarray(predict_samples(bundle, model_input["splits"]["test"]), dtype=np.float64).ravel()

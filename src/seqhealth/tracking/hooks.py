@@ -31,7 +31,7 @@ from kedro.framework.hooks import hook_impl
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
-from seqhealth.tasks import TASK_NAMES
+from seqhealth.tasks.registry import TASK_NAMES
 from seqhealth.tracking.run_logging import (
     environment_tags,
     log_figures,

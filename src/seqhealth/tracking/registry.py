@@ -15,8 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from seqhealth.tracking.predictors import task_of
-from seqhealth.tracking.pyfunc import log_pyfunc
+from seqhealth.serving.pyfunc import log_pyfunc
 from seqhealth.tracking.run_logging import log_test_metrics
 
 logger = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def log_and_register(
 
     Stable API (used by training, tuning and retraining):
 
-    - ``bundle``: the dict from ``tasks.fit.fit_sequence_model``;
+    - ``bundle``: the dict from ``engine.fit.fit_sequence_model``;
     - ``metrics``: the task's metrics document (``test``/``baseline`` sub-dicts are logged as
       ``test.*``/``baseline.*`` run metrics; ``None`` logs none);
     - ``task``: defaults to ``bundle["task"]``; the registered model is ``seqhealth-<task>``;
@@ -65,7 +64,7 @@ def log_and_register(
     Returns ``{"task", "run_id", "model_uri", "registered_model", "version", "aliases"}``
     (JSON-serialisable; ``model_uri`` is ``models:/seqhealth-<task>/<version>``).
     """
-    task = task or bundle.get("task") or task_of(bundle)
+    task = task or bundle["task"]
     client = client or MlflowClient()
     name = model_name(task)
     started_here = mlflow.active_run() is None

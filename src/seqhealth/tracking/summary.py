@@ -6,7 +6,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from seqhealth.tasks import TASK_NAMES
+from seqhealth.tasks.registry import TASK_NAMES
 from seqhealth.tracking.registry import CHAMPION, model_name
 
 COLUMNS = [

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 
-from seqhealth.tasks import TASK_NAMES
-from seqhealth.tasks.fit import resolve_train_config
+from seqhealth.engine.fit import resolve_train_config
+from seqhealth.tasks.registry import TASK_NAMES
 from seqhealth.tuning.mlflow_trials import close_if_running, running_trial_runs
 from seqhealth.tuning.space import task_space
 from seqhealth.tuning.study import (
@@ -45,7 +45,8 @@ def build_spec(model_input: dict, tune_cfg: dict, task_params: dict, shared_trai
     train_cfg = resolve_train_config(shared_train, task_params.get("train"))
     causal = bool(model_input.get("causal", False))
     space = dict(tune_cfg["space"])
-    space.update((tune_cfg.get("space_overrides") or {}).get(task) or {})
+    # A task's own entries (``<task>.tune_space`` in its parameters file) replace the shared ones.
+    space.update(task_params.get("tune_space") or {})
     trial_train = {
         **train_cfg,
         # A trial is short; the pruner, not early stopping, ends the hopeless ones; one device.

@@ -19,9 +19,9 @@ from optuna_integration import PyTorchLightningPruningCallback
 
 from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
+from seqhealth.engine.fit import model_hparams
 from seqhealth.models.module import SequenceModel
 from seqhealth.models.training import TRAIN_DEFAULTS, build_trainer
-from seqhealth.tasks.fit import model_hparams
 from seqhealth.tuning.mlflow_trials import TrialTracker
 from seqhealth.tuning.space import split_params, suggest_params
 from seqhealth.tuning.study import OCCUPYING_STATES

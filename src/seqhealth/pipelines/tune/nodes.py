@@ -18,22 +18,13 @@ import mlflow  # noqa: E402
 import optuna  # noqa: E402
 import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
-from seqhealth.tasks.dna import evaluate_classify, evaluate_coding  # noqa: E402
-from seqhealth.tasks.fit import fit_sequence_model, resolve_train_config  # noqa: E402
-from seqhealth.tasks.vitals import evaluate_mortality, evaluate_sepsis  # noqa: E402
+from seqhealth.engine.fit import fit_sequence_model, resolve_train_config  # noqa: E402
+from seqhealth.tasks.registry import get_task  # noqa: E402
 from seqhealth.tuning.coordinator import run_study  # noqa: E402
 from seqhealth.tuning.space import split_params  # noqa: E402
 from seqhealth.tuning.study import make_storage  # noqa: E402
 
 logger = logging.getLogger(__name__)
-
-EVALUATE = {
-    "dna_coding": evaluate_coding,
-    "dna_classify": evaluate_classify,
-    "vitals_mortality": evaluate_mortality,
-    "vitals_sepsis": evaluate_sepsis,
-}
-
 
 def tune_hyperparameters(model_input: dict, parameters: dict) -> tuple[dict, dict]:
     """Run (or resume) the task's study to ``tune.n_trials`` finished trials in total."""
@@ -99,7 +90,10 @@ def train_best_configuration(model_input: dict, best_params: dict, parameters: d
     model_params = {**parameters[task]["model"], **model_overrides}
     train_cfg = {**resolve_train_config(parameters["train"], parameters[task].get("train")), **train_overrides}
     bundle, history = fit_sequence_model(model_input, model_params, train_cfg)
-    metrics, _, _ = EVALUATE[task](bundle, model_input, history)
+    bundle = get_task(task).calibrate(bundle, model_input)
+    metrics, _, figures = get_task(task).evaluate(bundle, model_input, history)
+    for figure in figures.values():
+        plt.close(figure)
     metrics["tuning"] = {k: best_params[k] for k in ("study_name", "best_trial", "monitor_value")}
     return bundle, history, metrics
 

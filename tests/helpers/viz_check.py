@@ -1,7 +1,7 @@
 """Open a ``kedro viz build`` site in headless Chromium: which node names it renders, and a screenshot.
 
     kedro viz build
-    python -m seqhealth.viz_check build --screenshot docs/images/pipeline.png
+    python -m tests.helpers.viz_check build --screenshot docs/images/pipeline.png
 
 The site is served on 127.0.0.1 (a free port, a server thread stopped afterwards) and rendered
 by Chromium's ``--dump-dom``/``--screenshot`` with a virtual-time budget: no driver, no

@@ -21,10 +21,10 @@ from seqhealth.batching.collate import pad_collate
 from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
 from seqhealth.batching.sampler import BucketBatchSampler
+from seqhealth.engine.fingerprint import hash_config
+from seqhealth.engine.launch import device_count, launch_training, needs_launch, world_size
 from seqhealth.models.module import SequenceModel
 from seqhealth.models.training import LATEST_CHECKPOINT, TRAIN_DEFAULTS, build_trainer
-from seqhealth.tasks.fingerprint import hash_config
-from seqhealth.tasks.launch import device_count, launch_training, needs_launch, world_size
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
 
     ``train.batch_size`` / ``train.max_tokens`` are GLOBAL: under DDP each of the N ranks takes
     1/N of it, so one and several processes see the same global batch size.
-    Runs in one process, or as one torchrun rank (see ``tasks.launch``).
+    Runs in one process, or as one torchrun rank (see ``engine.launch``).
     """
     torch.set_flush_denormal(True)
     pl.seed_everything(int(train_cfg.get("seed", 42)), workers=True)

@@ -1,6 +1,6 @@
 """Raw request tables -> model-ready samples, exactly as training prepared them.
 
-This is the preprocessing that travels inside the MLflow pyfunc (``tracking.pyfunc``): the same
+This is the preprocessing that travels inside the MLflow pyfunc (``serving.pyfunc``): the same
 code serves ``mlflow models serve``, ``mlflow.pyfunc.load_model(...).predict`` and batch
 prediction. Everything is strict: a table that is not what the model expects raises
 ``RawInputError`` naming the row, column or record, it is never silently repaired.
@@ -22,7 +22,6 @@ from seqhealth.genomics.alphabet import first_invalid
 from seqhealth.genomics.readers import fasta_records
 from seqhealth.vitals.features import encode_like
 from seqhealth.vitals.readers import LONG_CSV_COLUMNS, long_csv_to_raw, parse_hours
-from seqhealth.vitals.schema import RANGES_2012, RANGES_2019
 from seqhealth.vitals.validation import validate_long
 
 DEFAULT_LIMITS = {
@@ -113,15 +112,8 @@ def dna_records(frame: pd.DataFrame, limits: dict | None = None) -> tuple[list[s
 
 
 # --------------------------------------------------------------------------------- vitals
-def ranges_for(preprocessing: dict, task: str | None = None) -> dict:
-    """Plausibility ranges of the dataset the model was trained on."""
-    if task == "vitals_sepsis" or preprocessing.get("times") == "hourly":
-        return RANGES_2019
-    return RANGES_2012
-
-
 def vitals_long_table(
-    frame: pd.DataFrame, preprocessing: dict, task: str | None = None, limits: dict | None = None
+    frame: pd.DataFrame, preprocessing: dict, ranges: dict, limits: dict | None = None
 ) -> pd.DataFrame:
     """Raw long table -> the validated canonical table ``patient_id, time_h, variable, value``.
 
@@ -154,7 +146,8 @@ def vitals_long_table(
     if unknown:
         raise RawInputError(f"unknown variables {unknown[:10]}; the model knows {sorted(known)}")
     raw = long_csv_to_raw(frame, "<request>")
-    clean, _labels, quarantine, _report = validate_long(raw, None, ranges_for(preprocessing, task))
+    # ``ranges``: the plausibility ranges of the dataset the model was trained on (its task's).
+    clean, _labels, quarantine, _report = validate_long(raw, None, ranges)
     if len(quarantine):
         reasons = "; ".join(quarantine["record_id"].astype(str) + ": " + quarantine["reason"].astype(str))
         shown = "; ".join(reasons.split("; ")[:_SHOWN_PROBLEMS])
@@ -164,7 +157,7 @@ def vitals_long_table(
 
 def placeholder_target(task_kind: str, length: int):
     """Samples need a ``y`` of the right shape; prediction never reads it."""
-    return np.zeros(length, dtype=np.float32) if task_kind == "tagging" else 0
+    return np.zeros(length, dtype=np.float32) if task_kind in ("tagging", "forecast") else 0
 
 
 def vitals_samples(

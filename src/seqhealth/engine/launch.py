@@ -9,7 +9,7 @@ Exactly one Kedro run exists, every node runs once, and only the parent process 
 catalog and MLflow. The same entry point, started by torchrun/srun on every machine, is the
 multi-node path (README "Scaling out").
 
-    python -m torch.distributed.run --nproc_per_node=2 -m seqhealth.tasks.launch IN.pkl OUT.pkl
+    python -m torch.distributed.run --nproc_per_node=2 -m seqhealth.engine.rank IN.pkl OUT.pkl
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def torchrun_command(n_proc: int, num_nodes: int, in_path: Path, out_path: Path,
             "--rdzv_backend=c10d", f"--rdzv_endpoint={endpoint}",
             f"--rdzv_id={os.environ.get('SEQHEALTH_RDZV_ID', 'seqhealth')}",
         ]  # fmt: skip
-    return [*command, "-m", "seqhealth.tasks.launch", str(in_path), str(out_path)]
+    return [*command, "-m", "seqhealth.engine.rank", str(in_path), str(out_path)]
 
 
 @contextlib.contextmanager
@@ -120,22 +120,3 @@ def launch_training(model_input: dict, model_params: dict, train_cfg: dict, time
             )
         with open(out_path, "rb") as handle:
             return pickle.load(handle)
-
-
-def _rank_main(in_path: str, out_path: str) -> None:
-    """One torchrun rank: train; rank 0 writes ``(bundle, history)`` for the Kedro node."""
-    from seqhealth.tasks.fit import fit_sequence_model
-
-    logging.basicConfig(level=logging.INFO, format=f"[rank {os.environ.get('RANK', '?')}] %(message)s")
-    with open(in_path, "rb") as handle:
-        model_input, model_params, train_cfg = pickle.load(handle)
-    result = fit_sequence_model(model_input, model_params, train_cfg)
-    if int(os.environ.get("RANK", "0")) == 0:
-        tmp_path = out_path + ".partial"
-        with open(tmp_path, "wb") as handle:
-            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp_path, out_path)  # the node never sees a half-written result
-
-
-if __name__ == "__main__":
-    _rank_main(*sys.argv[1:3])

@@ -19,15 +19,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types.schema import AnyType, ColSpec, Schema
 
-from seqhealth.tracking.predictors import RawPredictor, task_of
-from seqhealth.tracking.raw_inputs import DEFAULT_LIMITS, RawInputError
+from seqhealth.serving.predictors import RawPredictor
+from seqhealth.serving.raw_inputs import DEFAULT_LIMITS, RawInputError
+from seqhealth.tasks.base import Task
+from seqhealth.tasks.registry import task_of_bundle
 
 BUNDLE_ARTIFACT = "bundle"
 REQUIREMENT_PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "biopython", "mlflow")
@@ -68,55 +69,22 @@ def _as_frame(model_input) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------- signature / example
-def input_schema(task: str) -> Schema:
-    """Optional columns where the format has alternatives; ``any`` where values may be text or numbers."""
-    if task.startswith("dna"):
-        return Schema(
-            [
-                ColSpec("string", "id", required=False),
-                ColSpec("string", "sequence", required=False),
-                ColSpec("string", "fasta", required=False),
-            ]
-        )
-    return Schema(
-        [
-            ColSpec("string", "patient_id"),
-            ColSpec(AnyType(), "time"),
-            ColSpec("string", "variable"),
-            ColSpec(AnyType(), "value"),
-        ]
-    )
+def _col(kind: str, name: str, required: bool = True) -> ColSpec:
+    return ColSpec(AnyType() if kind == "any" else kind, name, required=required)
+
+
+def input_schema(task: Task) -> Schema:
+    """The task's request columns; ``any`` where values may be text or numbers."""
+    return Schema([_col(*column) for column in task.request_columns])
+
+
+def output_schema(bundle: dict) -> Schema:
+    return Schema([_col(kind, name) for kind, name in task_of_bundle(bundle).response_columns(bundle)])
 
 
 def example_input(bundle: dict, seed: int = 0) -> pd.DataFrame:
     """A small SYNTHETIC request (never patient data) in the model's raw format."""
-    rng = np.random.default_rng(seed)
-    task = task_of(bundle)
-    if task.startswith("dna"):
-        bases = np.frombuffer(b"ACGT", dtype=np.uint8)
-        sequences = [rng.choice(bases, size=n).tobytes().decode() for n in (300, 180)]
-        return pd.DataFrame({"id": ["example-1", "example-2"], "sequence": sequences})
-    # Mid-range values of a few always-measured variables, hourly for 6 h.
-    variables = [v for v in ("HR", "Temp", "Age", "MAP", "RespRate", "Resp") if v in bundle["preprocessing"]["variables"]]
-    centre = {"HR": 85.0, "Temp": 37.0, "Age": 60.0, "MAP": 80.0, "RespRate": 18.0, "Resp": 18.0}
-    rows = [
-        {"patient_id": "example-1", "time": float(hour), "variable": name,
-         "value": round(centre[name] + float(rng.normal(0, 1)), 2)}
-        for hour in range(1, 7) for name in variables
-    ]  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def output_schema(bundle: dict) -> Schema:
-    task = task_of(bundle)
-    if task == "dna_coding":
-        return Schema([ColSpec("string", "id"), ColSpec("long", "position"), ColSpec("double", "coding_probability")])
-    if task == "dna_classify":
-        probs = [ColSpec("double", f"p_{name}") for name in bundle["class_names"]]
-        return Schema([ColSpec("string", "id"), ColSpec("string", "predicted"), *probs])
-    if task == "vitals_mortality":
-        return Schema([ColSpec("string", "patient_id"), ColSpec("double", "risk")])
-    return Schema([ColSpec("string", "patient_id"), ColSpec("double", "time"), ColSpec("double", "risk")])
+    return task_of_bundle(bundle).example_request(bundle, seed)
 
 
 def pip_requirements() -> list[str]:
@@ -133,7 +101,7 @@ def pip_requirements() -> list[str]:
 
 def log_pyfunc(bundle: dict, name: str = "model", limits: dict | None = None, **log_model_kwargs):
     """Log ``bundle`` as a raw-input pyfunc in the ACTIVE run; returns MLflow's ``ModelInfo``."""
-    task = task_of(bundle)
+    task = task_of_bundle(bundle)
     with tempfile.TemporaryDirectory() as tmp:
         bundle_path = Path(tmp) / "bundle.pkl"
         with open(bundle_path, "wb") as handle:

@@ -1,0 +1,165 @@
+"""What the vitals tasks share: PhysioNet / long-CSV files in, long ``patient_id, time, variable,
+value`` requests, per-patient GRU-D style sequences normalised on the training patients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from seqhealth.engine.fingerprint import samples_fingerprint
+from seqhealth.engine.fit import predict_samples
+from seqhealth.serving.raw_inputs import vitals_long_table, vitals_samples
+from seqhealth.splits import split_groups
+from seqhealth.tasks.base import Task
+from seqhealth.vitals.features import (
+    CHANNELS,
+    apply_features,
+    encode_like,
+    feature_names,
+    fit_normalisation,
+)
+from seqhealth.vitals.readers import (
+    read_2012_directory,
+    read_2012_for_prediction,
+    read_2019_directory,
+    read_2019_for_prediction,
+    read_long_csv,
+)
+from seqhealth.vitals.validation import validate_2012, validate_long
+from seqhealth.vitals.validation_2019 import validate_2019
+
+
+class VitalsTask(Task):
+    domain = "vitals"
+    group_unit = "patient"
+    request_key = "patient_id"
+    raw_inputs = ("raw_stays",)
+    builder_inputs = ("observations", "labels")
+    request_columns = [("string", "patient_id", True), ("any", "time", True), ("string", "variable", True),
+                       ("any", "value", True)]  # fmt: skip
+    raw_format: ClassVar[str]  # physionet2012 | physionet2019: the task's training files
+    ranges: ClassVar[dict]  # plausibility ranges of that dataset
+    variables: ClassVar[list[str]]
+    times: ClassVar[str]  # "observed" (each stay's own times) | "hourly" (the .psv rows)
+
+    # -------------------------------------------------------------------------- raw input
+    def read_raw(self, path: Path, options: dict | None = None) -> dict:
+        path = Path(path)
+        if self.raw_format == "physionet2019":
+            return {"raw_stays": read_2019_directory(path)}
+        outcomes = (options or {}).get("outcomes")
+        return {"raw_stays": read_long_csv(path, outcomes) if path.is_file() else read_2012_directory(path)}
+
+    def ingest(self, raw: dict, params: dict) -> dict:
+        validate = validate_2019 if self.raw_format == "physionet2019" else validate_2012
+        observations, labels, quarantine, report = validate(raw["raw_stays"])
+        return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}
+
+    def vitals_model_input(self, sequences: dict, labels_of: Callable, strata: dict | None, params: dict, causal: bool,
+                           task_kind: str, split: Callable = split_groups, assignment: dict | None = None,
+                           **extra) -> dict:  # fmt: skip
+        """Split patients (or take ``assignment``: patient -> split), fit normalisation on train
+        patients only, then build the samples."""
+        patients = sorted(sequences)
+        if assignment is None:
+            assignment = split(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
+        train_ids = [p for p in patients if assignment[p] == "train"]
+        stats = fit_normalisation(sequences, train_ids)
+        channels = list(params.get("channels") or CHANNELS)
+        splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+        patient_order: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+        for patient in patients:
+            seq = sequences[patient]
+            x = apply_features(seq, stats, channels=channels)
+            splits[assignment[patient]].append({"x": x, "y": labels_of(patient, seq, stats), "length": len(x)})
+            patient_order[assignment[patient]].append(patient)
+        return {
+            "task": self.name,
+            "task_kind": task_kind,
+            "n_classes": 1,
+            "input_kind": "features",
+            "input_size": int(splits["train"][0]["x"].shape[1]),
+            "causal": causal,
+            "splits": splits,
+            "patients": patient_order,  # local only: never logged to MLflow
+            "preprocessing": {
+                "kind": "vitals",
+                "variables": list(self.variables),
+                "feature_names": feature_names(list(self.variables), channels),
+                "channels": channels,
+                "normalisation": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in stats.items()},
+                "times": self.times,
+                "max_hours": params.get("max_hours"),
+                "step_hours": params.get("step_hours"),
+            },
+            "class_names": ["negative", "positive"],
+            "fingerprint": samples_fingerprint(splits),
+            **extra,
+        }
+
+    @staticmethod
+    def inverse_odds(splits: dict) -> float:
+        """Deaths are ~14 % and septic hours ~2 %: positives are weighted by the inverse odds."""
+        positives = np.concatenate([np.atleast_1d(s["y"]) for s in splits["train"]])
+        prevalence = float(positives.mean())
+        return (1 - prevalence) / max(prevalence, 1e-6)
+
+    def eval_samples_for(self, model_input: dict, builder_inputs: tuple, preprocessing: dict) -> dict:
+        """Val/test samples re-encoded with ``preprocessing``'s normalisation (same patients, same
+        labels), so a champion fitted on older patients is scored on exactly the inputs it would
+        get in serving."""
+        clean_long, labels = builder_inputs
+        grid = labels[["patient_id", "time_h"]] if preprocessing["times"] == "hourly" else "observed"
+        wanted = [p for part in ("val", "test") for p in model_input["patients"][part]]
+        encoded = encode_like(clean_long, preprocessing, times=grid, patients=wanted)
+        out = {}
+        for part in ("val", "test"):
+            patients = model_input["patients"][part]
+            out[part] = [{**sample, "x": encoded[patient][1]}
+                         for patient, sample in zip(patients, model_input["splits"][part], strict=True)]  # fmt: skip
+        return out
+
+    # --------------------------------------------------------------------------- prediction
+    def read_predict_input(self, path: Path) -> dict:
+        path = Path(path)
+        if path.is_file() and path.suffix.lower() == ".csv":
+            return {"format": "long_csv", "raw": read_long_csv(path)}
+        if self.raw_format == "physionet2019":
+            return {"format": "physionet2019", "raw": read_2019_for_prediction(path)}
+        return {"format": "physionet2012", "raw": read_2012_for_prediction(path)}
+
+    def prepare_request(self, raw_input: dict):
+        fmt, raw = raw_input["format"], raw_input["raw"]
+        if fmt == "physionet2019":
+            clean, _labels, quarantine, report = validate_2019(raw)
+        else:
+            # Outcomes are not needed to score: without them no patient is dropped for lacking one.
+            clean, _labels, quarantine, report = validate_long(raw["observations"], None, self.ranges, raw.get("patients"))
+        request = pd.DataFrame(
+            {"patient_id": clean["patient_id"].astype(str), "time": clean["time_h"].astype(float),
+             "variable": clean["variable"].astype(str), "value": clean["value"].astype(float)}
+        )  # fmt: skip
+        return request, quarantine, report
+
+    def example_request(self, bundle: dict, seed: int = 0) -> pd.DataFrame:
+        """Mid-range values of a few always-measured variables, hourly for 6 h."""
+        rng = np.random.default_rng(seed)
+        centre = {"HR": 85.0, "Temp": 37.0, "Age": 60.0, "MAP": 80.0, "RespRate": 18.0, "Resp": 18.0,
+                  "O2Sat": 97.0, "SBP": 120.0}  # fmt: skip
+        variables = [v for v in centre if v in bundle["preprocessing"]["variables"]]
+        rows = [
+            {"patient_id": "example-1", "time": float(hour), "variable": name,
+             "value": round(centre[name] + float(rng.normal(0, 1)), 2)}
+            for hour in range(1, 7) for name in variables
+        ]  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def encoded_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict):
+        """``(patients, per-patient model outputs, per-patient step times)`` of a raw request."""
+        clean = vitals_long_table(frame, bundle["preprocessing"], self.ranges, limits)
+        patients, samples, times = vitals_samples(clean, bundle["preprocessing"], bundle["hparams"]["task_kind"])
+        return patients, predict_samples(model, samples), times, clean

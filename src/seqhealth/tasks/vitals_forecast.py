@@ -1,0 +1,193 @@
+"""``vitals_forecast``: flag irregular vital signs (PhysioNet 2019 hourly ``.psv``).
+
+A causal GRU reads each stay hour by hour and forecasts the NEXT hour's HR, MAP, O2Sat, Resp,
+Temp and SBP as a Gaussian (mean and spread). The spread is widened or narrowed per vital on the
+validation patients so that the 90 % interval covers 90 % of what is observed next (stored in the
+bundle: it travels to serving). An observed value outside the interval that the previous hour
+predicted for it is flagged as irregular.
+
+Judged on held-out patients against two baselines a bedside monitor could use: the last observed
+value carried forward (LOCF) and the mean of the last three observations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqhealth.engine.evaluation import metrics_document
+from seqhealth.engine.fit import predict_samples
+from seqhealth.reporting import learning_curves_figure
+from seqhealth.splits import split_groups
+from seqhealth.tasks.vitals_common import VitalsTask
+from seqhealth.vitals.demo import write_sepsis_demo
+from seqhealth.vitals.features import build_patient_sequences
+from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
+
+TARGETS = ["HR", "MAP", "O2Sat", "Resp", "Temp", "SBP"]
+INTERVAL = 0.90
+PRE_ONSET_HOURS = 6  # PhysioNet 2019 labels turn 1 six hours before the clinical onset
+
+
+def _next_hour_targets(seq: dict, stats: dict) -> np.ndarray:
+    """``float32[T, K]``: the normalised value of each target observed at step t+1 (NaN if not)."""
+    index = [stats["variables"].index(v) for v in TARGETS]
+    values = (seq["values"][:, index] - stats["mean"][index]) / stats["std"][index]
+    targets = np.full_like(values, np.nan, dtype=np.float32)
+    targets[:-1] = values[1:]
+    return targets
+
+
+def _baselines(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per step, for each target: LOCF and the mean of the last 3 observations up to that step."""
+    locf = pd.DataFrame(values).ffill().to_numpy()
+    moving = np.full_like(values, np.nan)
+    for k in range(values.shape[1]):
+        seen = np.flatnonzero(np.isfinite(values[:, k]))
+        if seen.size:
+            cumulative = np.cumsum(values[seen, k])
+            last3 = (cumulative - np.concatenate([np.zeros(3), cumulative[:-3]])[: len(cumulative)]) / np.minimum(
+                np.arange(1, len(seen) + 1), 3)
+            position = np.searchsorted(seen, np.arange(len(values)), side="right") - 1
+            moving[:, k] = np.where(position >= 0, last3[np.maximum(position, 0)], np.nan)
+    return locf, moving
+
+
+class VitalsForecastTask(VitalsTask):
+    name = "vitals_forecast"
+    summary = "next-hour HR, MAP, O2Sat, Resp, Temp, SBP with 90 % intervals; values outside are flagged"
+    raw_format = "physionet2019"
+    ranges = RANGES_2019
+    variables = PSV_FEATURES
+    times = "hourly"
+    ingest_node = "validate_stays"
+    build_node = "build_next_hour_targets"
+    headline_metrics = ("mae_z", "coverage")
+
+    def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
+                          split: Callable = split_groups) -> dict:  # fmt: skip
+        """One sample per stay on its hourly grid; the targets are the next hour's six vitals."""
+        grid = hourly_labels[["patient_id", "time_h"]]
+        sequences = build_patient_sequences(clean_long, PSV_FEATURES, times=grid, max_hours=params.get("max_hours"))
+        model_input = self.vitals_model_input(
+            sequences, lambda patient, seq, stats: _next_hour_targets(seq, stats), None, params, causal=True,
+            task_kind="forecast", split=split, targets=TARGETS,
+        )  # fmt: skip
+        model_input["n_classes"] = len(TARGETS)
+        model_input["class_names"] = list(TARGETS)
+        model_input["preprocessing"]["targets"] = list(TARGETS)
+        # Sepsis labels are kept (local only) to report flag rates before onset.
+        ordered = hourly_labels.sort_values(["patient_id", "time_h"])
+        sepsis = {str(p): f["label"].to_numpy(dtype=np.int8) for p, f in ordered.groupby("patient_id", sort=False)}
+        model_input["sepsis_labels"] = {part: [sepsis[p][: len(s["y"])] for p, s in zip(ids, model_input["splits"][part])]
+                                        for part, ids in model_input["patients"].items()}  # fmt: skip
+        return model_input
+
+    # ---------------------------------------------------------------------- outputs -> units
+    @staticmethod
+    def _denormalise(bundle: dict, outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Model output ``[T, 2K]`` -> mean and calibrated interval half-width in the vitals' units."""
+        stats = bundle["preprocessing"]["normalisation"]
+        index = [stats["variables"].index(v) for v in TARGETS]
+        mean_, std_ = np.asarray(stats["mean"])[index], np.asarray(stats["std"])[index]
+        k = len(TARGETS)
+        z = np.asarray(bundle.get("calibration", {}).get("interval_z", [1.6449] * k))
+        return outputs[:, :k] * std_ + mean_, outputs[:, k:] * z * std_
+
+    def calibrate(self, bundle: dict, model_input: dict) -> dict:
+        """Per-vital interval multiplier: the 90 % quantile of |error| / spread on validation."""
+        val = model_input["splits"]["val"]
+        outputs = predict_samples(bundle, val)
+        k = len(TARGETS)
+        errors = np.concatenate([np.abs(s["y"] - o[:, :k]) / o[:, k:] for s, o in zip(val, outputs)])
+        z = [float(np.nanquantile(errors[:, j], INTERVAL)) if np.isfinite(errors[:, j]).any() else 1.6449
+             for j in range(k)]  # fmt: skip
+        return {**bundle, "calibration": {"interval_z": z, "level": INTERVAL, "fitted_on": "validation"}}
+
+    def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
+        """MAE per vital against LOCF and a 3-observation moving average, interval coverage, flags."""
+        test = model_input["splits"]["test"]
+        outputs = predict_samples(bundle, test)
+        stats = bundle["preprocessing"]["normalisation"]
+        index = [stats["variables"].index(v) for v in TARGETS]
+        mean_, std_ = np.asarray(stats["mean"])[index], np.asarray(stats["std"])[index]
+        rows = []
+        for s, out, sepsis in zip(test, outputs, model_input["sepsis_labels"]["test"]):
+            truth = s["y"] * std_ + mean_  # next hour, in units
+            current = np.vstack([np.full((1, len(TARGETS)), np.nan), truth[:-1]])  # observed at step t
+            locf, moving = _baselines(current)
+            predicted, half = self._denormalise(bundle, out)
+            pre_onset = np.zeros(len(truth), dtype=bool)
+            onset_rows = np.flatnonzero(sepsis > 0)
+            pre_onset[onset_rows[:PRE_ONSET_HOURS]] = True
+            rows.append((truth, predicted, half, locf, moving, np.roll(pre_onset, -1)))
+        truth, predicted, half, locf, moving, pre = (np.concatenate([r[i] for r in rows]) for i in range(6))
+        scores, baseline_locf, baseline_ma = {}, {}, {}
+        comparable = np.isfinite(truth) & np.isfinite(locf) & np.isfinite(moving)
+        for j, vital in enumerate(TARGETS):
+            ok = comparable[:, j]
+            scores[f"mae_{vital}"] = float(np.mean(np.abs(predicted[ok, j] - truth[ok, j]))) if ok.any() else float("nan")
+            baseline_locf[f"mae_{vital}"] = float(np.mean(np.abs(locf[ok, j] - truth[ok, j]))) if ok.any() else float("nan")
+            baseline_ma[f"mae_{vital}"] = float(np.mean(np.abs(moving[ok, j] - truth[ok, j]))) if ok.any() else float("nan")
+            observed = np.isfinite(truth[:, j])
+            scores[f"coverage_{vital}"] = float(np.mean(np.abs(truth[observed, j] - predicted[observed, j]) <= half[observed, j]))
+        for name, source in (("mae_z", scores), ("locf", baseline_locf), ("ma", baseline_ma)):
+            values = [source[f"mae_{v}"] / s for v, s in zip(TARGETS, std_)]
+            (scores if name == "mae_z" else source)["mae_z"] = float(np.nanmean(values))
+        observed = np.isfinite(truth)
+        flagged = observed & (np.abs(truth - predicted) > half)
+        scores["coverage"] = float(1 - flagged.sum() / max(observed.sum(), 1))
+        scores["coverage_gap"] = abs(scores["coverage"] - INTERVAL)
+        patient_days = len(truth) / 24.0
+        any_flag = flagged.any(axis=1)
+        scores["flags_per_patient_day"] = float(flagged.sum() / max(patient_days, 1e-9))
+        scores["flag_rate_pre_sepsis"] = float(any_flag[pre].mean()) if pre.any() else float("nan")
+        scores["flag_rate_other_hours"] = float(any_flag[~pre].mean()) if (~pre).any() else float("nan")
+        metrics = metrics_document(
+            self.name, model_input, bundle, scores, unit="patient-hour-vital", interval=INTERVAL, targets=TARGETS,
+            baseline={"locf": baseline_locf, "moving_average_3": baseline_ma},
+            n_pre_sepsis_hours=int(pre.sum()), data_fingerprint=model_input["fingerprint"]["sha256"],
+        )  # fmt: skip
+        long = pd.DataFrame({
+            "patient_id": np.repeat(np.repeat(model_input["patients"]["test"], [len(r[0]) for r in rows]), len(TARGETS)),
+            "variable": np.tile(TARGETS, len(truth)), "observed_next": truth.ravel(), "expected": predicted.ravel(),
+            "lower": (predicted - half).ravel(), "upper": (predicted + half).ravel(), "irregular": flagged.ravel(),
+        })  # fmt: skip
+        return metrics, long, learning_curves_figure(history, self.name)
+
+    # ------------------------------------------------------------------------------ serving
+    def response_columns(self, bundle: dict) -> list[tuple[str, str]]:
+        return [("string", "patient_id"), ("double", "time"), ("string", "variable"), ("double", "observed"),
+                ("double", "expected"), ("double", "lower"), ("double", "upper"), ("boolean", "irregular"),
+                ("double", "next_expected"), ("double", "next_lower"), ("double", "next_upper")]  # fmt: skip
+
+    def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
+        """One row per patient, hour and vital: the value observed then, what the previous hour
+        expected (interval, ``irregular`` when outside), and the forecast for the next hour."""
+        patients, outputs, times, clean = self.encoded_request(model, bundle, frame, limits)
+        parts = []
+        for patient, out, hours in zip(patients, outputs, times):
+            predicted, half = self._denormalise(bundle, out)
+            seen = clean[(clean["patient_id"] == patient) & clean["variable"].isin(TARGETS)]
+            observed = seen.pivot_table(index="time_h", columns="variable", values="value", aggfunc="last")
+            observed = observed.reindex(index=hours, columns=TARGETS).to_numpy(dtype=np.float64)
+            expected = np.vstack([np.full((1, len(TARGETS)), np.nan), predicted[:-1]])
+            width = np.vstack([np.full((1, len(TARGETS)), np.nan), half[:-1]])
+            parts.append(pd.DataFrame({
+                "patient_id": patient, "time": np.repeat(hours.astype(np.float64), len(TARGETS)),
+                "variable": np.tile(TARGETS, len(hours)), "observed": observed.ravel(), "expected": expected.ravel(),
+                "lower": (expected - width).ravel(), "upper": (expected + width).ravel(),
+                "irregular": (np.abs(observed - expected) > width).ravel(),
+                "next_expected": predicted.ravel(), "next_lower": (predicted - half).ravel(),
+                "next_upper": (predicted + half).ravel(),
+            }))  # fmt: skip
+        return pd.concat(parts, ignore_index=True)
+
+    def write_demo(self, folder: Path, seed: int = 0) -> None:
+        write_sepsis_demo(folder, seed + 7)  # PhysioNet 2019 format, other stays than vitals_sepsis'
+
+
+TASK = VitalsForecastTask()

@@ -1,0 +1,113 @@
+"""``vitals_sepsis``: causal hourly early warning of sepsis (PhysioNet 2019 ``.psv``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from seqhealth.engine.evaluation import metrics_document, prevalence_baseline
+from seqhealth.engine.fit import predict_samples
+from seqhealth.models.metrics import binary_metrics, physionet2019_utility
+from seqhealth.reporting import learning_curves_figure, roc_pr_figures
+from seqhealth.splits import split_groups
+from seqhealth.tasks.vitals_common import VitalsTask
+from seqhealth.vitals.demo import write_sepsis_demo
+from seqhealth.vitals.features import build_patient_sequences
+from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
+
+
+def hourly_sequences(clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict) -> dict:
+    """Each stay on its hourly ``.psv`` grid (the rows of its file)."""
+    grid = hourly_labels[["patient_id", "time_h"]]
+    return build_patient_sequences(clean_long, PSV_FEATURES, times=grid, max_hours=params.get("max_hours"))
+
+
+def best_utility_threshold(labels: list[np.ndarray], probs: list[np.ndarray]) -> float:
+    """The alarm threshold with the highest normalised utility on VALIDATION patients."""
+    pooled = np.concatenate(probs)
+    candidates = np.unique(np.quantile(pooled, np.linspace(0.5, 0.995, 40)))
+    scores = [physionet2019_utility(labels, probs, threshold=t) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+class VitalsSepsisTask(VitalsTask):
+    name = "vitals_sepsis"
+    summary = "hourly sepsis risk, causal: each hour sees only the past (PhysioNet 2019 .psv)"
+    raw_format = "physionet2019"
+    ranges = RANGES_2019
+    variables = PSV_FEATURES
+    times = "hourly"
+    ingest_node = "validate_stays"
+    build_node = "build_normalised_hourly_sequences"
+    headline_metrics = ("auroc", "patient_auroc", "utility")
+
+    def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
+                          split: Callable = split_groups) -> dict:  # fmt: skip
+        """One sample per stay on its hourly grid; the target is the per-hour ``SepsisLabel``."""
+        sequences = hourly_sequences(clean_long, hourly_labels, params)
+        ordered = hourly_labels.sort_values(["patient_id", "time_h"])
+        label_arrays = {
+            str(p): frame["label"].to_numpy(dtype=np.float32) for p, frame in ordered.groupby("patient_id", sort=False)
+        }
+        model_input = self.vitals_model_input(
+            sequences, lambda patient, seq, stats: label_arrays[patient][: len(seq["times"])],
+            {p: int(label_arrays[p].max() > 0) for p in sequences}, params, causal=True, task_kind="tagging",
+            split=split,
+        )  # fmt: skip
+        model_input["pos_weight"] = self.inverse_odds(model_input["splits"])
+        return model_input
+
+    def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
+        """Per-hour AUROC/AUPRC, patient-level AUROC (max hourly risk) and the 2019 utility score."""
+        val = model_input["splits"]["val"]
+        threshold = best_utility_threshold([s["y"] for s in val], predict_samples(bundle, val))
+        test = model_input["splits"]["test"]
+        probs = predict_samples(bundle, test)
+        labels = [np.asarray(s["y"]) for s in test]
+        hourly_y, hourly_p = np.concatenate(labels), np.concatenate(probs)
+        scores = binary_metrics(hourly_y, hourly_p, threshold=threshold)
+        patient_y = np.asarray([int(lab.max() > 0) for lab in labels])
+        patient_p = np.asarray([float(p.max()) for p in probs])
+        scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
+        scores["utility"] = physionet2019_utility(labels, probs, threshold=threshold)
+        train_y = np.concatenate([s["y"] for s in model_input["splits"]["train"]])
+        metrics = metrics_document(
+            self.name, model_input, bundle, scores, unit="hour", threshold=threshold, n_test_hours=int(len(hourly_y)),
+            baseline={**prevalence_baseline(train_y, hourly_y), "utility": 0.0},
+            data_fingerprint=model_input["fingerprint"]["sha256"],
+        )  # fmt: skip
+        predictions = pd.DataFrame(
+            {
+                "patient_id": np.repeat(model_input["patients"]["test"], [len(lab) for lab in labels]),
+                "hour_index": np.concatenate([np.arange(len(lab)) for lab in labels]),
+                "sepsis_label": hourly_y.astype(np.int8),
+                "risk": hourly_p.astype(np.float32),
+            }
+        )
+        figures = {**roc_pr_figures(hourly_y, hourly_p, f"{self.name} (per hour)"), **learning_curves_figure(history, self.name)}
+        return metrics, predictions, figures
+
+    # ------------------------------------------------------------------------------ serving
+    def response_columns(self, bundle: dict) -> list[tuple[str, str]]:
+        return [("string", "patient_id"), ("double", "time"), ("double", "risk")]
+
+    def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
+        """One row per patient-hour: ``patient_id, time, risk``."""
+        patients, probs, times, _clean = self.encoded_request(model, bundle, frame, limits)
+        return pd.DataFrame(
+            {
+                "patient_id": np.repeat(np.asarray(patients, dtype=object), [len(t) for t in times]),
+                "time": np.concatenate(times).astype(np.float64),
+                "risk": np.concatenate(probs).astype(np.float64),
+            }
+        )
+
+    def write_demo(self, folder: Path, seed: int = 0) -> None:
+        write_sepsis_demo(folder, seed)
+
+
+TASK = VitalsSepsisTask()
