@@ -1,6 +1,6 @@
 import numpy as np
 
-from seqhealth.tasks.cross_validation import fold_assignments
+from seqhealth.engine.cross_validation import fold_assignments
 
 
 def test_every_patient_is_tested_once_and_never_trained_on_in_its_fold():

@@ -2,7 +2,7 @@
 - coding task: E. coli K-12 slice, held-out loci;
 - mortality task: the 400-stay PhysioNet 2012 sample, 5-fold cross-validated AUROC repeated over
   fold seeds 0-4 (25 held-out folds; a single 60-stay test split holds ~8 deaths and one 5-fold CV
-  still moves by +-0.04 with its seed: see tasks.cross_validation), against the issue's 0.75.
+  still moves by +-0.04 with its seed: see tasks.vitals_mortality), against the issue's 0.75.
 
 Run only where ../shared/data exists (about 1.5 and 3 minutes on 2 CPU cores).
 """
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from seqhealth.engine.fit import resolve_train_config
-from seqhealth.tasks.cross_validation import repeated_cross_validate_mortality
+from seqhealth.tasks.vitals_mortality import repeated_cross_validate_mortality
 from tests.conftest import make_project_copy, run_kedro
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
