@@ -18,11 +18,23 @@ def best_mcc_threshold(y_true: np.ndarray, prob: np.ndarray) -> float:
 
 
 def prevalence_baseline(y_train: np.ndarray, y_test: np.ndarray) -> dict:
-    """What a model that always predicts the training prevalence scores on test."""
+    """What a model that always predicts the training prevalence scores on test.
+
+    Labelled in ``metrics.json`` (``name``, ``description``): ``prevalence`` / ``train_prevalence``
+    is the TRAINING split's positive rate (the constant score), ``test_prevalence`` the test
+    split's, which is also the AUPRC of a no-skill model on test.
+    """
     prevalence = float(np.mean(y_train))
     constant = np.full(len(y_test), prevalence, dtype=np.float64)
-    baseline = binary_metrics(y_test, constant, threshold=0.5)
+    baseline = {
+        "name": "constant training prevalence",
+        "description": "every test item scored with the training split's positive rate (no model); "
+                       "thresholded at 0.5 for the threshold metrics",
+        **binary_metrics(y_test, constant, threshold=0.5),
+    }
     baseline["prevalence"] = prevalence
+    baseline["train_prevalence"] = prevalence
+    baseline["test_prevalence"] = float(np.mean(y_test)) if len(y_test) else None
     return baseline
 
 
