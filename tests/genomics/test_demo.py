@@ -75,7 +75,12 @@ def test_genbank_demo_has_spliced_genes_on_both_strands_and_learnable_coding(dem
 def test_classify_demo_labels_all_match_and_classes_are_learnable(demo):
     out, paths = demo
     clean, quarantine, report = validate_dna_records(read_sequence_records(out / "dna_classify"))
-    assert len(quarantine) == 0 and len(clean) == 300
+    # the demo's deliberate bad records (genomics.demo.BAD_CLASSIFY_RECORDS), each with its position
+    assert quarantine[["record_id", "reason"]].values.tolist() == [
+        ["demo_bad_rna", "invalid character 'U' at position 9 (0-based) (RNA base U is not DNA)"],
+        ["demo_bad_digits", "invalid character '1' at position 180 (0-based)"],
+    ]
+    assert len(clean) == 300 and report["records_in"] == 302
     assert report["n_softmasked_uppercased"] > 0 and report["n_ambiguous_bases"] > 0
     assert clean["length"].between(300, 1500).all()
     table = pd.read_csv(paths["labels"], sep="\t")

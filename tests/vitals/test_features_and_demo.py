@@ -115,7 +115,13 @@ def test_demo_sets_parse_cleanly_with_the_intended_balance_and_a_learnable_signa
     clean, labels, quarantine, report = validate_2012(
         PhysioNet2012Dataset(str(demo_paths["mortality_dir"])).load()
     )
-    assert len(quarantine) == 0 and report["patients_kept"] == 300
+    # the demo's deliberate bad values (vitals.demo.BAD_2012_OBSERVATIONS): quarantined, nothing else
+    assert quarantine[["record_id", "field", "reason"]].values.tolist() == [
+        ["200001/47:06/HR", "value", "HR=400 outside plausible range (0, 300)"],
+        ["200002/47:34/Temp", "value", "non-numeric value 'n/a' for Temp"],
+        ["200003/47:56/HeartRate", "variable", "unknown variable 'HeartRate'"],
+    ]
+    assert report["patients_kept"] == 300 and report["observations_quarantined"] == 3
     assert 0.12 <= labels["label"].mean() <= 0.16
     assert clean["time_h"].max() <= 48
     auroc_mortality = _mean_auroc(clean, labels)
@@ -123,7 +129,11 @@ def test_demo_sets_parse_cleanly_with_the_intended_balance_and_a_learnable_signa
     clean19, hourly, quarantine19, report19 = validate_2019(
         PhysioNet2019Dataset(str(demo_paths["sepsis_dir"])).load()
     )
-    assert len(quarantine19) == 0 and report19["patients_kept"] == 300
+    assert quarantine19[["record_id", "field", "reason"]].values.tolist() == [
+        ["p000001/row3/HR", "value", "HR=400 outside plausible range (0, 300)"],
+        ["p000002/row5/O2Sat", "value", "O2Sat=140 outside plausible range (0, 100]"],
+    ]
+    assert report19["patients_kept"] == 300 and report19["rows_quarantined"] == 0
     lengths = hourly.groupby("patient_id").size()
     assert lengths.min() >= 8 and lengths.max() <= 300 and 30 <= lengths.median() <= 50
     patient_labels = hourly.groupby("patient_id")["label"].max().reset_index()

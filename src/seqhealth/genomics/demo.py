@@ -28,6 +28,11 @@ INTERGENIC_COMPOSITION = [0.34, 0.16, 0.16, 0.34]
 INTRON_COMPOSITION = [0.36, 0.14, 0.14, 0.36]
 RECORD_LENGTHS = (22_000, 26_000, 28_000, 24_000, 30_000, 21_000)  # ~150 kb in all
 COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+# (id, sequence): an RNA base and a pasted line number, both quarantined with their position.
+BAD_CLASSIFY_RECORDS = (
+    ("demo_bad_rna", "ACGGCGCGAUGCGCCGCGGCAUAUCGCGCGGCCGCGAUCGCGGCGCC" * 8),
+    ("demo_bad_digits", "TATAAAAGGCGCTATAAT" * 10 + "120" + "TTGACATATAAT" * 10),
+)
 
 
 def _random_bases(rng: np.random.Generator, n: int, composition) -> str:
@@ -190,6 +195,12 @@ def write_classify_demo(classify_dir: Path, seed: int = 0, n_classify: int = 300
             SeqRecord(Seq(sequence), id=record_id, description=f"demo sequence {number}")
         )
         label_rows.append({"id": accession, "label": label})
+    # Bad records, so a first run shows the quarantine at work (reason and position in
+    # data/08_reporting/dna_classify/quarantine.csv); written after the random draws, so the
+    # good records are the same bytes as without them.
+    # No label rows for them: label_report.json would list them as labels without a sequence.
+    for record_id, sequence in BAD_CLASSIFY_RECORDS:
+        fasta_records.append(SeqRecord(Seq(sequence), id=record_id, description="demo bad record"))
     fasta_path = classify_dir / "sequences.fasta"
     with fasta_path.open("w", newline="\n") as handle:
         SeqIO.write(fasta_records, handle, "fasta")

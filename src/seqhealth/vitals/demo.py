@@ -35,6 +35,13 @@ _PSV_LAB_NORMAL = {
 _PSV_LAB_RATE = {"Glucose": 0.15, "Lactate": 0.03, "FiO2": 0.05}  # others: 0.03 per hour
 
 
+# Bad values, so a first run shows the quarantine at work (file, record, field and reason in
+# data/08_reporting/<task>/quarantine.csv). Added after the random draws: every other value is
+# the same as without them.
+BAD_2012_OBSERVATIONS = (("HR", "400"), ("Temp", "n/a"), ("HeartRate", "88"))  # stays 200001-200003
+BAD_2019_VALUES = {(0, 3, "HR"): "400", (1, 5, "O2Sat"): "140"}  # (patient index, row, column)
+
+
 def _fmt(values: np.ndarray, decimals: int = 2) -> list[str]:
     """Compact numbers like the real files ("83", "36.11"); NaN -> "NaN"."""
     out = []
@@ -97,6 +104,9 @@ def _write_sepsis(out_dir: Path, rng: np.random.Generator) -> list[Path]:
     for index in range(N_SEPSIS_PATIENTS):
         table = _sepsis_patient(rng, bool(septic[index]))
         columns = [_fmt(table[:, j]) for j in range(table.shape[1])]
+        for (bad_index, row, name), value in BAD_2019_VALUES.items():
+            if bad_index == index and row < len(columns[0]):
+                columns[PSV_COLUMNS.index(name)][row] = value
         lines = ["|".join(PSV_COLUMNS)] + ["|".join(row) for row in zip(*columns, strict=True)]
         path = folder / f"p{index + 1:06d}.psv"
         path.write_text("\n".join(lines) + "\n")
@@ -197,6 +207,9 @@ def _write_mortality(out_dir: Path, rng: np.random.Generator) -> tuple[list[Path
         record_id = 200001 + index
         path = folder / f"{record_id}.txt"
         lines = _mortality_lines(rng, record_id, float(severity[index]), bool(died[index]))
+        if index < len(BAD_2012_OBSERVATIONS):  # at the stay's last time: the file stays sorted
+            name, value = BAD_2012_OBSERVATIONS[index]
+            lines.append(f"{lines[-1].split(',')[0]},{name},{value}")
         path.write_text("\n".join(lines) + "\n")
         paths.append(path)
         saps = int(np.clip(round(14 + 3 * severity[index] + rng.normal(0, 3)), 3, 35))
