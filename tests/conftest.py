@@ -76,7 +76,11 @@ def shared_data() -> Path:
 def default_run(tmp_path_factory) -> Path:
     """The default `kedro run` (all four tasks on demo data), once per test session."""
     project = make_project_copy(tmp_path_factory.mktemp("default_run") / "seqhealth")
-    run_kedro(project)
+    # Python's default warning filters, as a user's run has them: tests/test_run_output.py counts
+    # the warnings and reads the per-epoch lines and the closing summary from this log.
+    result = run_kedro(project, PYTHONWARNINGS="")
+    (project / "kedro_run.stdout").write_text(result.stdout)
+    (project / "kedro_run.stderr").write_text(result.stderr)
     return project
 
 
