@@ -36,6 +36,53 @@ def _pad_mask(lengths: torch.Tensor, t_max: int, device) -> torch.Tensor:
     return torch.arange(t_max, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)
 
 
+# Token complement (alphabet: PAD=0, A=1, C=2, G=3, T=4, N=5): A<->T, C<->G; PAD and N stay.
+_COMPLEMENT = (0, 4, 3, 2, 1, 5)
+
+
+def reverse_complement(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse complement of DNA tokens ``[B, T]`` within each length; padding stays at the end."""
+    complement = torch.tensor(_COMPLEMENT, dtype=x.dtype, device=x.device)[x.long()]
+    return reverse_within_length(complement, lengths)
+
+
+def random_reverse_complement(x: torch.Tensor, lengths: torch.Tensor, p: float = 0.5) -> torch.Tensor:
+    """Each sequence replaced by its reverse complement with probability ``p`` (augmentation for
+    sequences that come in either orientation, e.g. ITS markers; not for stranded windows)."""
+    flip = torch.rand(x.shape[0], device=x.device) < p
+    return torch.where(flip.unsqueeze(1), reverse_complement(x, lengths), x)
+
+
+class ConvFrontEnd(nn.Module):
+    """DanQ-style front-end: Conv1d (motif detectors) + ReLU + optional max-pool before the RNN.
+
+    Padding never changes a valid output: inputs are zeroed beyond each length (as the conv's
+    own zero padding would), conv outputs there are zeroed after the ReLU, and pooling windows
+    start at position 0, so a pooled position only ever sees its own window (length becomes
+    ``ceil(length / pool)``).
+    """
+
+    def __init__(self, input_size: int, channels: int, kernel: int = 9, pool: int = 1):
+        super().__init__()
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"conv_kernel must be an odd number >= 1, got {kernel}")
+        if pool < 1:
+            raise ValueError(f"conv_pool must be >= 1, got {pool}")
+        self.conv = nn.Conv1d(input_size, channels, kernel, padding=kernel // 2)
+        self.pool = pool
+        self.output_size = channels
+
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        return torch.div(lengths + self.pool - 1, self.pool, rounding_mode="floor")
+
+    def forward(self, h: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mask = _pad_mask(lengths, h.shape[1], h.device).unsqueeze(-1)
+        h = F.relu(self.conv((h * mask).transpose(1, 2))).transpose(1, 2) * mask
+        if self.pool > 1:
+            h = F.max_pool1d(h.transpose(1, 2), self.pool, self.pool, ceil_mode=True).transpose(1, 2)
+        return h, self.output_lengths(lengths)
+
+
 class SequenceEncoder(nn.Module):
     """Tokens ``[B, T]`` or features ``[B, T, F]`` -> ``(outputs [B, T, H*dirs], final [B, H*dirs])``.
 
@@ -56,6 +103,9 @@ class SequenceEncoder(nn.Module):
         bidirectional: bool = True,
         use_packing: bool = False,
         kmer_size: int = 1,
+        conv_channels: int = 0,
+        conv_kernel: int = 9,
+        conv_pool: int = 1,
     ):
         super().__init__()
         if input_kind not in ("tokens", "features"):
@@ -91,6 +141,10 @@ class SequenceEncoder(nn.Module):
             self.embedding = None
             rnn_input = input_size
         self.input_size = rnn_input
+        # conv_channels > 0: a convolutional front-end between the embedding and the RNN.
+        self.front = ConvFrontEnd(rnn_input, conv_channels, conv_kernel, conv_pool) if conv_channels else None
+        if self.front is not None:
+            rnn_input = self.front.output_size
         rnn_class = _RNN_CELLS[cell]
         self.layers = nn.ModuleList()
         for layer in range(num_layers):
@@ -121,8 +175,15 @@ class SequenceEncoder(nn.Module):
             ids = ids * self.vocab_size + padded[:, offset : offset + x.shape[1]]
         return ids
 
+    def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Lengths of ``outputs`` (shorter than the input's only with a pooling front-end)."""
+        return lengths if self.front is None else self.front.output_lengths(lengths)
+
     def forward(self, x: torch.Tensor, lengths: torch.Tensor):
         h = self.embed(x)
+        if self.front is not None:
+            h, lengths = self.front(h, lengths)
+            h = self.dropout(h)
         mask = _pad_mask(lengths, h.shape[1], h.device)
         if self.use_packing:
             outputs = self._forward_packed(h, lengths)
@@ -146,7 +207,7 @@ class SequenceEncoder(nn.Module):
 
     def reference_rnn(self) -> nn.Module:
         """An empty multi-layer ``nn.LSTM``/``nn.GRU`` shaped like this encoder."""
-        return _RNN_CELLS[self.cell](self.input_size, self.hidden_size, self.num_layers,
+        return _RNN_CELLS[self.cell](self.layers[0][0].input_size, self.hidden_size, self.num_layers,
                                      batch_first=True, bidirectional=self.bidirectional,
                                      dropout=self.dropout.p if self.num_layers > 1 else 0.0)
 
