@@ -22,6 +22,7 @@ from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
 from seqhealth.batching.sampler import BucketBatchSampler
 from seqhealth.engine.fingerprint import hash_config
+from seqhealth.engine.gate import check_training_gate
 from seqhealth.engine.launch import device_count, launch_training, needs_launch, world_size
 from seqhealth.models.module import SequenceModel
 from seqhealth.models.training import LATEST_CHECKPOINT, TRAIN_DEFAULTS, build_trainer
@@ -132,7 +133,11 @@ def prepare_checkpoints(ckpt_dir: Path, resume: bool = True) -> Path | None:
 
 
 def train_model(model_input: dict, model_params: dict, train_cfg: dict, resume: bool = True):
-    """The training node's entry: in-process for one device, torchrun ranks for several."""
+    """The training node's entry: in-process for one device, torchrun ranks for several.
+
+    The training gate (``engine/gate.py``, minimums in ``train_cfg["gate"]``) runs first: data
+    that cannot support a model stops here, before a checkpoint folder or a rank exists."""
+    check_training_gate(model_input, train_cfg.get("gate"))
     hparams = model_hparams(model_input, model_params)
     ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
     resume_from = prepare_checkpoints(ckpt_dir, resume)
@@ -158,6 +163,8 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
     1/N of it, so one and several processes see the same global batch size.
     Runs in one process, or as one torchrun rank (see ``engine.launch``).
     """
+    # Every fit passes the gate (tuning, cross-validation folds, ranks), not only the pipeline's.
+    check_training_gate(model_input, train_cfg.get("gate"))
     torch.set_flush_denormal(True)
     pl.seed_everything(int(train_cfg.get("seed", 42)), workers=True)
     hparams = model_hparams(model_input, model_params)

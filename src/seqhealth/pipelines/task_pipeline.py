@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
+from seqhealth.engine.gate import check_ingested
 from seqhealth.pipelines.training_nodes import train_sequence_model
 from seqhealth.tasks.base import Task
 from seqhealth.tracking.registry import register_trained_model
@@ -28,6 +29,10 @@ def _ingest_function(task: Task):
 
 def _build_function(task: Task):
     def build_model_input(*inputs_and_section):
+        # Every record quarantined: stop here with a clear message; the ingest node has already
+        # saved quarantine.csv / ingest_report.json, which say why.
+        *inputs, _section = inputs_and_section
+        check_ingested(task.name, dict(zip(task.builder_inputs, inputs, strict=True)), task.builder_inputs)
         return task.build_model_input(*inputs_and_section)
 
     build_model_input.__name__ = build_model_input.__qualname__ = f"build_{task.name}_model_input"

@@ -23,6 +23,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from seqhealth.engine.fit import model_hparams, resolve_train_config, train_model
+from seqhealth.engine.gate import check_ingested
 from seqhealth.retraining.champion import load_champion_bundle
 from seqhealth.retraining.data_state import public_summary
 from seqhealth.retraining.frozen_eval import build_with_frozen_eval, split_counts
@@ -63,6 +64,7 @@ def prepare_model_input(raw_partitions, state: dict, frozen_previous: dict | Non
     task = get_task(state["task"])
     task_params = parameters[task.name]
     ingested = task.ingest(raw_partitions.read(), task_params)
+    check_ingested(task.name, ingested, task.builder_inputs)
     builder_inputs = tuple(ingested[name] for name in task.builder_inputs)
     quarantine, report = ingested["quarantine"], ingested["ingest_report"]
     model_input, frozen = build_with_frozen_eval(task, builder_inputs, task_params[task.params_key], frozen_previous)
@@ -78,6 +80,7 @@ def train_challenger(model_input: dict | Skipped, parameters: dict):
     task = model_input["task"]
     task_params = parameters[task]
     train_cfg = resolve_train_config(parameters["train"], task_params.get("train"))
+    train_cfg["gate"] = get_task(task).training_gate(train_cfg.get("gate"))  # same gate as training
     if parameters["retrain"].get("warm_start"):
         train_cfg["_init_state_dict"] = _champion_weights(task, model_input, task_params["model"])
     bundle, history = train_model(model_input, task_params["model"], train_cfg)

@@ -49,6 +49,9 @@ class Task(ABC):
     build_node: ClassVar[str] = "build_model_input"
     # Headline test metrics, shown in summaries next to the baseline's.
     headline_metrics: ClassVar[tuple[str, ...]]
+    # The training gate's minimums (``engine/gate.py``): on top of the generic ones (at least one
+    # sample and both outcomes / two classes in every split); ``<task>.train.gate`` overrides.
+    gate_minimums: ClassVar[dict] = {}
 
     # ------------------------------------------------------------------ raw input -> model input
     @property
@@ -66,6 +69,12 @@ class Task(ABC):
     @abstractmethod
     def build_model_input(self, *args, split: Callable = split_groups) -> dict:
         """``build_model_input(*builder_inputs, section, split=...)`` -> the model input dict."""
+
+    def training_gate(self, overrides: dict | None = None) -> dict:
+        """The gate minimums for this task: generic, then the task's, then ``<task>.train.gate``."""
+        from seqhealth.engine.gate import GENERIC_MINIMUMS, merge_minimums
+
+        return merge_minimums(GENERIC_MINIMUMS, self.gate_minimums, overrides)
 
     def group_key(self, builder_inputs: tuple, section: dict) -> Callable:
         """Turns a group handed to ``split`` into a name that stays the same when data is added."""

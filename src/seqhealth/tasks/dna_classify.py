@@ -52,6 +52,10 @@ class DnaClassifyTask(DnaTask):
     ingest_node = "validate_and_label_sequences"
     build_node = "split_and_encode_sequences"
     headline_metrics = ("accuracy", "macro_f1")
+    # Every class seen in training; held-out splits of small multiclass sets may miss a rare
+    # class, but need two classes (a binary task: both) for the metrics to mean anything.
+    gate_minimums = {"unit": "sequences", "min_per_class": {"train": 1, "val": 0, "test": 0},
+                     "min_classes": {"train": 2, "val": 2, "test": 2}}  # fmt: skip
 
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
         return {"raw_records": read_sequence_records(Path(path)), "labels_table": read_labels_tables(Path(path))}

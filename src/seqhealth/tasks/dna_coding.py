@@ -40,6 +40,9 @@ class DnaCodingTask(DnaTask):
     ingest_node = "validate_genomes"
     build_node = "cut_windows_on_split_loci"
     headline_metrics = ("mcc", "auroc")
+    # A tagger needs both kinds of base to learn from: a GenBank file without CDS features has
+    # none coding (issue 15); val/test need both for MCC/AUROC. Windows are the samples.
+    gate_minimums = {"unit": "bases", "min_per_class": {"train": 100, "val": 1, "test": 1}}
 
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
         return {"raw_records": read_sequence_records(Path(path))}

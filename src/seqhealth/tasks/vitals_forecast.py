@@ -66,6 +66,8 @@ class VitalsForecastTask(VitalsTask):
     ingest_node = "validate_stays"
     build_node = "build_next_hour_targets"
     headline_metrics = ("mae_z", "coverage")
+    # Regression: no classes; two training stays at least (normalisation statistics, a batch).
+    gate_minimums = {"unit": "patients", "min_samples": {"train": 2, "val": 1, "test": 1}}
 
     def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
                           split: Callable = split_groups) -> dict:  # fmt: skip

@@ -31,6 +31,8 @@ class VitalsMortalityTask(VitalsTask):
     ingest_node = "validate_stays"
     build_node = "build_normalised_stay_sequences"
     headline_metrics = ("auroc", "brier")
+    # Deaths and survivors in every split (all-survive cohorts gave AUROC None, issue 15).
+    gate_minimums = {"unit": "patients"}
 
     def build_model_input(self, clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict,
                           split: Callable = split_groups, assignment: dict | None = None) -> dict:  # fmt: skip

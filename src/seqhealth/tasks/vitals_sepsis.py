@@ -44,6 +44,8 @@ class VitalsSepsisTask(VitalsTask):
     ingest_node = "validate_stays"
     build_node = "build_normalised_hourly_sequences"
     headline_metrics = ("auroc", "patient_auroc", "utility")
+    # Septic and non-septic hours in every split (a cohort without a septic hour cannot train).
+    gate_minimums = {"unit": "hours"}
 
     def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
                           split: Callable = split_groups) -> dict:  # fmt: skip

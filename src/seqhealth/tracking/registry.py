@@ -15,6 +15,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from seqhealth.engine.gate import require_finite_test_metrics
 from seqhealth.serving.pyfunc import log_pyfunc
 from seqhealth.tracking.run_logging import log_test_metrics
 
@@ -65,6 +66,9 @@ def log_and_register(
     (JSON-serialisable; ``model_uri`` is ``models:/seqhealth-<task>/<version>``).
     """
     task = task or bundle["task"]
+    # Last line of defence (whatever the caller checked): no version, and so no alias, for a
+    # model without finite headline test metrics. Raised before any run or artifact is touched.
+    require_finite_test_metrics(metrics, _headline(task), task)
     client = client or MlflowClient()
     name = model_name(task)
     started_here = mlflow.active_run() is None
@@ -94,6 +98,15 @@ def log_and_register(
         "version": int(version),
         "aliases": aliases,
     }
+
+
+def _headline(task: str) -> tuple[str, ...]:
+    from seqhealth.tasks.registry import get_task  # the task layer imports serving, which is below
+
+    try:
+        return tuple(get_task(task).headline_metrics)
+    except (KeyError, ValueError):  # a task this checkout does not know: every test metric counts
+        return ()
 
 
 def promote(task: str, version: int | str, client: MlflowClient | None = None) -> dict:

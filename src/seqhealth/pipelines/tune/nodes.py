@@ -19,6 +19,7 @@ import optuna  # noqa: E402
 import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
 from seqhealth.engine.fit import fit_sequence_model, resolve_train_config  # noqa: E402
+from seqhealth.engine.gate import check_training_gate  # noqa: E402
 from seqhealth.tasks.registry import get_task  # noqa: E402
 from seqhealth.tuning.coordinator import run_study  # noqa: E402
 from seqhealth.tuning.space import split_params  # noqa: E402
@@ -30,6 +31,10 @@ def tune_hyperparameters(model_input: dict, parameters: dict) -> tuple[dict, dic
     """Run (or resume) the task's study to ``tune.n_trials`` finished trials in total."""
     tune = parameters["tune"]
     task = tune["task"]
+    # Same gate as training, before any trial: a study on data that cannot support a model
+    # would only produce trials to throw away.
+    shared = resolve_train_config(parameters["train"], parameters[task].get("train"))
+    check_training_gate(model_input, get_task(task).training_gate(shared.get("gate")))
     active = mlflow.active_run()
     summary = run_study(
         model_input,
@@ -89,6 +94,7 @@ def train_best_configuration(model_input: dict, best_params: dict, parameters: d
     model_overrides, train_overrides = split_params(best_params["params"], causal=bool(model_input.get("causal")))
     model_params = {**parameters[task]["model"], **model_overrides}
     train_cfg = {**resolve_train_config(parameters["train"], parameters[task].get("train")), **train_overrides}
+    train_cfg["gate"] = get_task(task).training_gate(train_cfg.get("gate"))
     bundle, history = fit_sequence_model(model_input, model_params, train_cfg)
     bundle = get_task(task).calibrate(bundle, model_input)
     metrics, _, figures = get_task(task).evaluate(bundle, model_input, history)
