@@ -39,7 +39,7 @@ def test_every_training_epoch_of_every_task_is_one_log_line(default_run):
             current.append(line)
     histories = [len(json.loads((default_run / "data/08_reporting" / task / "training_history.json").read_text()))
                  for task in _tasks(default_run)]
-    assert len(_tasks(default_run)) == 4
+    assert len(_tasks(default_run)) >= 4  # every task of the default pipeline wrote its metrics
     assert sorted(len(run) for run in runs) == sorted(histories)
     assert "Epoch 1/" not in _log(default_run)  # no progress bar fragments in a log file
 
