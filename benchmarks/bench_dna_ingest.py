@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from Bio import SeqIO
 
-from seqhealth.genomics.demo import write_demo_dna
+from seqhealth.genomics.demo import write_classify_demo, write_coding_demo
 from seqhealth.genomics.labels import coding_track
 from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.genomics.validation import validate_dna_records
@@ -81,8 +81,8 @@ def write_synthetic_fastq(path: Path, n_reads: int = 20_000, read_length: int = 
 
 
 def benchmark_files(work_dir: Path) -> list[tuple[Path, str]]:
-    demo = write_demo_dna(work_dir / "demo", seed=0)
-    files = [(demo["genbank"], "genbank"), (demo["fasta"], "fasta")]
+    genbank = write_coding_demo(work_dir / "demo" / "coding", seed=0)
+    files = [(genbank, "genbank"), (write_classify_demo(work_dir / "demo" / "classify", seed=0)["fasta"], "fasta")]
     files.append((write_synthetic_fastq(work_dir / "reads.fastq"), "fastq"))
     genomes = SHARED_DATA / "genome_cds"
     if genomes.is_dir():

@@ -8,10 +8,10 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from seqhealth.genomics.demo import write_demo_dna
 from seqhealth.genomics.labels import coding_track, match_labels
 from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.genomics.validation import validate_dna_records
+from tests.helpers.demo import write_demo_dna
 
 
 @pytest.fixture(scope="module")

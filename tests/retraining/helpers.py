@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from seqhealth.vitals.demo import write_demo_vitals
+from tests.helpers.demo import write_demo_vitals
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

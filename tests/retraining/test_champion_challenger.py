@@ -25,7 +25,7 @@ from seqhealth.retraining.retrain import (
     train_challenger,
 )
 from seqhealth.tasks.registry import get_task
-from seqhealth.vitals.demo import write_demo_vitals
+from tests.helpers.demo import write_demo_vitals
 from tests.retraining.helpers import project_parameters
 
 TASK = "vitals_mortality"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seqhealth.vitals.demo import write_demo_vitals
+from tests.helpers.demo import write_demo_vitals
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 

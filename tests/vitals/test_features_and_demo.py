@@ -12,7 +12,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
 from seqhealth.datasets.physionet import PhysioNet2012Dataset, PhysioNet2019Dataset
-from seqhealth.vitals.demo import write_demo_vitals
 from seqhealth.vitals.features import (
     CHANNELS,
     apply_features,
@@ -22,6 +21,7 @@ from seqhealth.vitals.features import (
 )
 from seqhealth.vitals.schema import PSV_COLUMNS
 from seqhealth.vitals.validation import validate_2012, validate_2019
+from tests.helpers.demo import write_demo_vitals
 
 
 def _long(rows):

@@ -1,10 +1,10 @@
 """Deterministic synthetic DNA in real file formats, for demos, tests and CI without downloads.
 
-* ``dna_coding/demo_genomes.gbk``: GenBank records with CDS features on both strands, some spliced
+* ``write_coding_demo``: ``demo_genomes.gbk``, GenBank records with CDS features on both strands, some spliced
   (``join`` with GT..AG introns). Coding sequence is drawn from a skewed codon-usage table, so it has
   the 3-base periodicity real genes have; intergenic DNA and introns are AT-rich i.i.d. bases. A
   per-base BiLSTM can therefore separate coding from non-coding well above chance.
-* ``dna_classify/sequences.fasta`` + ``labels.tsv``: three classes of variable-length sequences whose
+* ``write_classify_demo``: ``sequences.fasta`` + ``labels.tsv``, three classes of variable-length sequences whose
   composition and motifs differ. Soft-masking, a few N and ambiguity codes exercise the repair rules
   (GenBank output is always lower-cased by Biopython, so soft-masking only makes sense in FASTA).
 """
@@ -150,13 +150,6 @@ def _decorate(rng, sequence: str) -> str:
     if rng.random() < 0.03:
         chars[int(rng.integers(0, len(chars)))] = "RYSWKM"[int(rng.integers(6))]
     return "".join(chars)
-
-
-def write_demo_dna(out_dir: Path, seed: int = 0, n_classify: int = 300) -> dict[str, Path]:
-    """Write both DNA demo sets under ``out_dir``; identical bytes for the same ``seed``."""
-    out_dir = Path(out_dir)
-    genbank_path = write_coding_demo(out_dir / "dna_coding", seed)
-    return {"genbank": genbank_path, **write_classify_demo(out_dir / "dna_classify", seed, n_classify)}
 
 
 def write_coding_demo(coding_dir: Path, seed: int = 0) -> Path:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 from seqhealth.tasks.base import Task
 
 
 def _discover() -> dict[str, Task]:
-    import seqhealth.tasks as package
-
     found: dict[str, Task] = {}
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+    for module_info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
+        module = importlib.import_module(f"{__package__}.{module_info.name}")
         task = getattr(module, "TASK", None)
         if isinstance(task, Task):
             if task.name in found:

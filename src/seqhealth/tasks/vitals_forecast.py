@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -54,6 +55,35 @@ def _baselines(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             position = np.searchsorted(seen, np.arange(len(values)), side="right") - 1
             moving[:, k] = np.where(position >= 0, last3[np.maximum(position, 0)], np.nan)
     return locf, moving
+
+
+def _mae_figure(scores: dict, locf: dict, moving: dict) -> dict:
+    """MAE per vital of the model next to both baselines (lower is better)."""
+    figure, axes = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(TARGETS))
+    for offset, (label, source) in zip((-0.27, 0, 0.27), (("model", scores), ("LOCF", locf), ("mean of last 3", moving))):
+        axes.bar(x + offset, [source[f"mae_{v}"] / max(locf[f"mae_{v}"], 1e-9) for v in TARGETS], 0.27, label=label)
+    axes.set_xticks(x, TARGETS)
+    axes.set_ylabel("MAE / LOCF's MAE")
+    axes.set_title("vitals_forecast: next-hour MAE per vital (test patients)")
+    axes.legend(loc="upper right", fontsize=8)
+    return {"forecast_mae": figure}
+
+
+def _example_figure(truth: np.ndarray, predicted: np.ndarray, half: np.ndarray) -> dict:
+    """One test stay: what was observed next, against the forecast and its 90 % interval."""
+    figure, grid = plt.subplots(len(TARGETS), 1, figsize=(9, 1.6 * len(TARGETS)), sharex=True)
+    hours = np.arange(1, len(truth) + 1)
+    for j, (axes, vital) in enumerate(zip(grid, TARGETS)):
+        axes.fill_between(hours, predicted[:, j] - half[:, j], predicted[:, j] + half[:, j], alpha=0.3, label="90 % interval")
+        axes.plot(hours, predicted[:, j], lw=1, label="forecast")
+        outside = np.abs(truth[:, j] - predicted[:, j]) > half[:, j]
+        axes.plot(hours, truth[:, j], ".", ms=3, color="black", label="observed")
+        axes.plot(hours[outside], truth[outside, j], "x", color="red", label="irregular")
+        axes.set_ylabel(vital)
+    grid[0].legend(loc="upper right", fontsize=7, ncol=4)
+    grid[-1].set_xlabel("hour of stay (forecast made one hour before)")
+    return {"forecast_example": figure}
 
 
 class VitalsForecastTask(VitalsTask):
@@ -158,7 +188,10 @@ class VitalsForecastTask(VitalsTask):
             "variable": np.tile(TARGETS, len(truth)), "observed_next": truth.ravel(), "expected": predicted.ravel(),
             "lower": (predicted - half).ravel(), "upper": (predicted + half).ravel(), "irregular": flagged.ravel(),
         })  # fmt: skip
-        return metrics, long, learning_curves_figure(history, self.name)
+        figures = {**learning_curves_figure(history, self.name),
+                   **_mae_figure(scores, baseline_locf, baseline_ma),
+                   **_example_figure(rows[0][0], rows[0][1], rows[0][2])}  # fmt: skip
+        return metrics, long, figures
 
     # ------------------------------------------------------------------------------ serving
     def response_columns(self, bundle: dict) -> list[tuple[str, str]]:

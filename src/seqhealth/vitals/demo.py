@@ -1,9 +1,8 @@
 """Deterministic synthetic ICU data in the REAL PhysioNet formats (for demos, CI and tests).
 
-``write_demo_vitals(out_dir, seed)`` writes
-``vitals_sepsis/training/pNNNNNN.psv`` (2019 format, hourly rows, SepsisLabel from 6 h before
-onset) and ``vitals_mortality/set-a/<RecordID>.txt`` + ``vitals_mortality/Outcomes-a.txt``
-(2012 format). The signal is causal and learnable but noisy: septic stays deteriorate (HR, Temp,
+``write_sepsis_demo(folder, seed)`` writes ``training/pNNNNNN.psv`` (2019 format, hourly rows,
+SepsisLabel from 6 h before onset); ``write_mortality_demo(folder, seed)`` writes
+``set-a/<RecordID>.txt`` + ``Outcomes-a.txt`` (2012 format). The signal is causal and learnable but noisy: septic stays deteriorate (HR, Temp,
 Resp, Lactate up, MAP down) in the ~18 h before onset; deaths come from a latent severity that
 shifts lactate, GCS, MAP, BUN/creatinine and age, and worsens over the 48 h. All values stay
 inside ``vitals.schema`` ranges, so validation keeps every observation of the demo.
@@ -230,17 +229,3 @@ def write_sepsis_demo(folder: Path, seed: int = 0) -> list[Path]:
 def write_mortality_demo(folder: Path, seed: int = 0) -> tuple[list[Path], Path]:
     """PhysioNet 2012 demo stays under ``folder/set-a`` and ``folder/Outcomes-a.txt``."""
     return _write_mortality(Path(folder), np.random.default_rng(seed + 1))
-
-
-def write_demo_vitals(out_dir: Path, seed: int = 0) -> dict:
-    """Write both demo sets under ``out_dir``; returns their folders and files."""
-    out_dir = Path(out_dir)
-    sepsis_files = write_sepsis_demo(out_dir / "vitals_sepsis", seed)
-    mortality_files, outcomes = write_mortality_demo(out_dir / "vitals_mortality", seed)
-    return {
-        "sepsis_dir": out_dir / "vitals_sepsis",
-        "sepsis_files": sepsis_files,
-        "mortality_dir": out_dir / "vitals_mortality",
-        "mortality_files": mortality_files,
-        "mortality_outcomes": outcomes,
-    }
