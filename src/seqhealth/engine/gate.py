@@ -1,7 +1,8 @@
 """The training gate: refuse to fit (or register) a model the data cannot support.
 
-Checked before ANY fit (training, retraining, tuning, every torchrun rank), on the model input
-alone, so it is the same for every task; what a task needs is data, not code: its minimums are
+Checked before every fit of training, retraining and tuning (they put the task's minimums in
+``train_cfg["gate"]``; ``engine.fit`` checks whenever that key is there, in every torchrun rank
+too), on the model input alone, so it is the same for every task; what a task needs is data, not code: its minimums are
 ``Task.gate_minimums`` (``tasks/base.py``), overridable under ``<task>.train.gate`` in
 ``parameters_<task>.yml`` or at run time (``--params "<task>.train.gate.min_samples.val=2"``).
 

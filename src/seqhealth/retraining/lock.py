@@ -51,9 +51,14 @@ def _holder() -> dict:
 
 
 class FileRetrainLock:
-    def __init__(self, task: str, lock_dir: Path):
+    """``kind`` names the lock file and the message: ``retrain`` here, ``train`` for training
+    runs (``seqhealth.training_lock``), which share one project folder's outputs."""
+
+    def __init__(self, task: str, lock_dir: Path, kind: str = "retrain", label: str | None = None):
         self.task = task
-        self.path = Path(lock_dir) / f"retrain-{task}.lock"
+        self.kind = kind
+        self.label = label or kind
+        self.path = Path(lock_dir) / f"{kind}-{task}.lock"
         self._owner_file = self.path.with_suffix(".owner.json")
         self._lock = filelock.FileLock(str(self.path), timeout=0, thread_local=False)
 
@@ -70,7 +75,7 @@ class FileRetrainLock:
             except (OSError, ValueError):
                 holder = {}
             raise RetrainLockBusy(
-                f"another retrain of {self.task} is running ({self.describe()}, held by {holder or 'unknown'}); "
+                f"another {self.label} of {self.task} is running ({self.describe()}, held by {holder or 'unknown'}); "
                 f"exiting with {EX_TEMPFAIL} (EX_TEMPFAIL): nothing was trained, try again later"
             ) from None
         self._owner_file.write_text(json.dumps(_holder()))

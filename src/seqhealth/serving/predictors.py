@@ -23,4 +23,21 @@ class RawPredictor:
         self.model: SequenceModel = load_model(bundle)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self.task.predict_request(self.model, self.bundle, frame, self.limits)
+        return listed_unscored(self.task, frame, self.task.predict_request(self.model, self.bundle, frame, self.limits))
+
+
+def listed_unscored(task, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
+    """Every unit of the request (``task.request_key``: patient, sequence, record) comes back:
+    one the model produced nothing for (e.g. a patient charted only after the model's time
+    window) gets a row with null scores and a ``reason`` (issue 15: a ward dashboard must not
+    simply lose a patient). The ``reason`` column is there exactly when such a row is, so the
+    response of a fully scored request keeps the model's documented columns."""
+    key = task.request_key
+    if key not in frame.columns or key not in predictions.columns:
+        return predictions
+    requested = pd.unique(task.request_ids(frame))
+    missing = [unit for unit in requested if unit not in set(predictions[key].astype(str))]
+    if not missing:
+        return predictions
+    unscored = pd.DataFrame({key: missing, "reason": f"not scored: {task.unscored_reason}"})
+    return pd.concat([predictions.assign(reason=None), unscored], ignore_index=True)

@@ -52,6 +52,8 @@ class Task(ABC):
     # The training gate's minimums (``engine/gate.py``): on top of the generic ones (at least one
     # sample and both outcomes / two classes in every split); ``<task>.train.gate`` overrides.
     gate_minimums: ClassVar[dict] = {}
+    # Why a unit of a serving request got no prediction (``serving.predictors.listed_unscored``).
+    unscored_reason: ClassVar[str] = "the model could use no part of it"
 
     # ------------------------------------------------------------------ raw input -> model input
     @property
@@ -115,9 +117,19 @@ class Task(ABC):
     def example_request(self, bundle: dict, seed: int = 0) -> pd.DataFrame:
         """A small SYNTHETIC request (never real records) in the model's raw format."""
 
+    def request_ids(self, frame: pd.DataFrame) -> pd.Series:
+        """The ``request_key`` of each request row spelled as the predictions spell it."""
+        return frame[self.request_key].astype(str).str.strip()
+
     @abstractmethod
     def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
         """Validated raw request -> predictions; bad input raises ``RawInputError``."""
+
+    def predict_outputs(self, score: Callable, request: pd.DataFrame, predictions: pd.DataFrame) -> dict[str, Any]:
+        """Further files batch prediction writes next to ``predictions`` (``{file name: text |
+        table}``, e.g. GFF3 gene calls); ``score(frame)`` runs the same model on a request.
+        Default: none."""
+        return {}
 
     # ---------------------------------------------------------------------------- demo data
     @abstractmethod

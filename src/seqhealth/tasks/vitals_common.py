@@ -26,6 +26,7 @@ from seqhealth.vitals.readers import (
     read_2012_directory,
     read_2012_for_prediction,
     read_2019_directory,
+    normalise_patient_ids,
     read_2019_for_prediction,
     read_long_csv,
 )
@@ -45,6 +46,8 @@ class VitalsTask(Task):
     ranges: ClassVar[dict]  # plausibility ranges of that dataset
     variables: ClassVar[list[str]]
     times: ClassVar[str]  # "observed" (each stay's own times) | "hourly" (the .psv rows)
+    unscored_reason: ClassVar[str] = ("no observation the model can use (all outside the model's time window, "
+                                      "max_hours, or of variables it does not read)")  # fmt: skip
 
     # -------------------------------------------------------------------------- raw input
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
@@ -144,6 +147,10 @@ class VitalsTask(Task):
              "variable": clean["variable"].astype(str), "value": clean["value"].astype(float)}
         )  # fmt: skip
         return request, quarantine, report
+
+    def request_ids(self, frame: pd.DataFrame) -> pd.Series:
+        """Patient ids as validation spells them (0132545 and 132545.0 are patient 132545)."""
+        return normalise_patient_ids(frame[self.request_key])
 
     def example_request(self, bundle: dict, seed: int = 0) -> pd.DataFrame:
         """Mid-range values of a few always-measured variables, hourly for 6 h."""

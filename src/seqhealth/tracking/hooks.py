@@ -32,6 +32,8 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
 from seqhealth.tasks.registry import TASK_NAMES
+from seqhealth.tracking.orphans import mark_orphans, owner_tags
+from seqhealth.tracking.redaction import redact
 from seqhealth.tracking.run_logging import (
     environment_tags,
     log_figures,
@@ -89,6 +91,19 @@ class TaskRunHooks:
             task = task_of_node(node)
             if task:
                 self._remaining[task] = self._remaining.get(task, 0) + 1
+        self._claim_parent_and_close_orphans()
+
+    def _claim_parent_and_close_orphans(self) -> None:
+        """Owner tags on kedro-mlflow's run (opened just before: its hook is called first), then
+        the experiment's runs left RUNNING by killed processes are marked KILLED (orphans.py)."""
+        parent = mlflow.active_run()
+        if parent is None or _is_secondary_rank():
+            return
+        set_tags(parent.info.run_id, owner_tags())
+        try:
+            mark_orphans([parent.info.experiment_id])
+        except Exception as error:  # noqa: BLE001 - housekeeping must never stop a run
+            logger.warning("could not check for orphaned MLflow runs: %s", error)
 
     # ------------------------------------------------------------------ per node
     @hook_impl(trylast=True)
@@ -105,7 +120,8 @@ class TaskRunHooks:
                 run_name=task, nested=True, experiment_id=parent.info.experiment_id, tags=self._task_tags(task)
             )
             self.children[task] = child.info.run_id
-            log_params(child.info.run_id, {task: self._params.get(task, {}), "train": self._params.get("train", {})})
+            # Redacted: a raw input chosen with --params "<task>.path=..." names patients (redaction.py).
+            log_params(child.info.run_id, redact({task: self._params.get(task, {}), "train": self._params.get("train", {})}))
         self._on_top = self.children[task]
 
     @hook_impl
@@ -147,6 +163,7 @@ class TaskRunHooks:
             "kedro.pipeline": task,
             "kedro.pipeline_names": self._pipeline_names,
             "seqhealth.task": task,
+            **owner_tags(),  # a killed run is closed by the next one (orphans.py)
             **environment_tags(self._project_path),
         }
 
