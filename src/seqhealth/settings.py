@@ -47,11 +47,11 @@ CONFIG_LOADER_ARGS = {
     },
 }
 
-from seqhealth.hooks import NodeRunCounterHooks  # noqa: E402  (hooks need the settings above)
+from seqhealth.hooks import NodeRunCounterHooks, RuntimeTrainParamsHooks  # noqa: E402  (hooks need the settings above)
 from seqhealth.retraining.hooks import RetrainLockHooks  # noqa: E402
 from seqhealth.tracking.hooks import TaskRunHooks  # noqa: E402
-from seqhealth.tracking.run_summary import RunSummaryHooks  # noqa: E402
 from seqhealth.tracking.mlflow_hook import mlflow_hook as redacting_mlflow_hook  # noqa: E402
+from seqhealth.tracking.run_summary import RunSummaryHooks  # noqa: E402
 from seqhealth.training_lock import TrainLockHooks  # noqa: E402
 
 # TaskRunHooks: one nested MLflow run per task inside kedro-mlflow's run (tracking/hooks.py).
@@ -60,6 +60,7 @@ from seqhealth.training_lock import TrainLockHooks  # noqa: E402
 # TrainLockHooks: one training run per task and project folder at a time (exit 75 otherwise).
 # redacting_mlflow_hook: kedro-mlflow's hook with input paths fingerprinted (tracking/redaction.py);
 # it replaces the plugin's own instance and comes LAST to keep the plugin's place in the call order.
-HOOKS = (NodeRunCounterHooks(), TaskRunHooks(), RetrainLockHooks(), RunSummaryHooks(), TrainLockHooks(),
+# RuntimeTrainParamsHooks: `--params "train.X=..."` wins over each task's own train block.
+HOOKS = (NodeRunCounterHooks(), RuntimeTrainParamsHooks(), TaskRunHooks(), RetrainLockHooks(), RunSummaryHooks(), TrainLockHooks(),
          redacting_mlflow_hook)  # fmt: skip
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
