@@ -106,6 +106,9 @@ def test_predict_pipeline_scores_new_files_without_outcomes(trained_project, pro
     predictions = pd.read_parquet(trained_project / "data" / "07_model_output" / TASK / "predictions.parquet")
     assert predictions["patient_id"].tolist() == [p.stem for p in patients]
     assert np.all((predictions["risk"] > 0) & (predictions["risk"] < 1))
+    # Each row names the model that scored it.
+    assert set(predictions["model_name"]) == {f"seqhealth-{TASK}"} and set(predictions["model_alias"]) == {"champion"}
+    assert set(predictions["model_version"]) == {"1"}
     # The same answer as the champion pyfunc on the validated request built in-process.
     from seqhealth.pipelines.predict.nodes import prepare_request
 

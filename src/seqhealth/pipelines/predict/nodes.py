@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import mlflow
+from mlflow import MlflowClient
 import pandas as pd
 
 from seqhealth.serving.raw_inputs import DEFAULT_LIMITS
@@ -55,5 +56,21 @@ def score_with_champion(request: pd.DataFrame, params: dict) -> pd.DataFrame:
     for units in _chunks(request, key, max_rows, max_bases):
         parts.append(model.predict(request[request[key].isin(set(units))]))
     predictions = pd.concat(parts, ignore_index=True)
-    logger.info("predict %s with %s: %d prediction rows", task.name, uri, len(predictions))
+    # Every row says which model scored it: the registered name, version and the alias used.
+    name, version, alias = _model_provenance(uri)
+    predictions = predictions.assign(model_name=name, model_version=version, model_alias=alias)
+    logger.info("predict %s with %s (version %s): %d prediction rows", task.name, uri, version, len(predictions))
     return predictions
+
+
+def _model_provenance(uri: str) -> tuple[str, str, str]:
+    """``(registered model, version, alias)`` of a ``models:/name@alias`` or ``models:/name/N`` URI
+    (empty strings for a run or file URI, which is no registered version)."""
+    if not uri.startswith("models:/"):
+        return "", "", ""
+    reference = uri[len("models:/"):]
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        return name, str(MlflowClient().get_model_version_by_alias(name, alias).version), alias
+    name, _, version = reference.partition("/")
+    return name, version, ""
