@@ -5,6 +5,8 @@ pyfunc on a real MLflow store."""
 
 from __future__ import annotations
 
+import json
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -85,3 +87,10 @@ def test_served_model_flags_values_outside_the_interval_and_stays_causal(trained
     early = TASK.predict_request(load_model(bundle), bundle, first, {})
     later = served[served["time"].isin(early["time"])]
     np.testing.assert_allclose(early["next_expected"].to_numpy(), later["next_expected"].to_numpy(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_default_run_forecasts_beat_carrying_the_last_value_forward(default_run):
+    metrics = json.loads((default_run / "data" / "08_reporting" / TASK.name / "metrics.json").read_text())
+    assert metrics["test"]["mae_z"] < metrics["baseline"]["locf"]["mae_z"], metrics
+    assert 0.85 <= metrics["test"]["coverage"] <= 0.95, metrics["test"]["coverage"]
