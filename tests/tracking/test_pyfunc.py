@@ -15,6 +15,7 @@ from seqhealth.genomics.orf import coding_features
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.serving.pyfunc import log_pyfunc
 from seqhealth.tasks.dna_classify import class_probabilities
+from seqhealth.tasks.registry import TASKS
 from tests.tracking.conftest import long_request
 
 
@@ -58,17 +59,22 @@ def test_dna_coding_round_trip_stitches_windows(bundles, model_inputs, sqlite_tr
 
 @pytest.mark.parametrize("task", ["vitals_mortality", "vitals_sepsis"])
 def test_vitals_round_trip_applies_training_normalisation(task, bundles, model_inputs, sqlite_tracking):
+    """The served model returns the CALIBRATED risks and alert flags that evaluation wrote to
+    ``test_predictions`` (the rows behind ``metrics.json``) for the same test patients."""
     model_input = model_inputs[task]
     patients = model_input["patients"]["test"]
     request = long_request(model_input["clean_long"], patients).sample(frac=1.0, random_state=0)  # any row order
     out = _logged(bundles[task]).predict(request)
-    expected = predict_samples(bundles[task], model_input["splits"]["test"])
-    if task == "vitals_mortality":
-        assert out["patient_id"].tolist() == patients
-        np.testing.assert_allclose(out["risk"], np.ravel(expected), atol=1e-5)
-    else:
-        assert out["patient_id"].tolist() == list(np.repeat(patients, [len(p) for p in expected]))
-        np.testing.assert_allclose(out["risk"], np.concatenate(expected), atol=1e-5)
+    metrics, evaluated, _figures = TASKS[task].evaluate(bundles[task], model_input, [])
+    raw = predict_samples(bundles[task], model_input["splits"]["test"])
+    assert bundles[task]["risk_calibration"]["method"] in ("platt", "isotonic")
+    assert out["patient_id"].tolist() == evaluated["patient_id"].tolist()
+    np.testing.assert_allclose(out["risk"], evaluated["risk"], atol=1e-5)
+    assert out["alert"].tolist() == evaluated["alert"].tolist()
+    assert not np.allclose(out["risk"], np.concatenate([np.atleast_1d(r) for r in raw]), atol=1e-3)  # not the raw output
+    label = evaluated["label" if "label" in evaluated else "sepsis_label"].to_numpy(np.float64)
+    assert metrics["test"]["brier"] == pytest.approx(np.mean((evaluated["risk"].to_numpy(np.float64) - label) ** 2), abs=1e-5)
+    if task == "vitals_sepsis":
         first = model_input["clean_long"].query("patient_id == @patients[0]")["time_h"].unique()
         np.testing.assert_allclose(out.loc[out["patient_id"] == patients[0], "time"], np.sort(first))
 

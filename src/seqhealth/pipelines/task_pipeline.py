@@ -7,6 +7,7 @@ Only the shared ``train`` parameter group is mapped in from outside the namespac
 
 from __future__ import annotations
 
+import pandas as pd
 from kedro.pipeline import Node, Pipeline
 
 from seqhealth.engine.gate import check_ingested
@@ -58,6 +59,12 @@ def _evaluate_function(task: Task):
     return evaluate
 
 
+def report_tables(metrics: dict) -> dict:
+    """The tables of ``metrics["reports"]`` (e.g. a task's alert and subgroup reports), one CSV
+    each next to ``metrics.json``; none for a task without reports."""
+    return {name: pd.DataFrame(rows) for name, rows in (metrics.get("reports") or {}).items()}
+
+
 def task_pipeline(task: Task) -> Pipeline:
     nodes = [
         Node(
@@ -93,6 +100,13 @@ def task_pipeline(task: Task) -> Pipeline:
             inputs=["model", "model_input", "training_history"],
             outputs=["metrics", "test_predictions", "plots"],
             name="evaluate_on_test_split",
+            tags=["evaluation"],
+        ),
+        Node(
+            report_tables,
+            inputs="metrics",
+            outputs="report_tables",
+            name="write_report_tables",
             tags=["evaluation"],
         ),
         # Logs the raw-input pyfunc into the task's MLflow run and registers it as

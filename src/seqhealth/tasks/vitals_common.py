@@ -10,8 +10,18 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from seqhealth.engine.alerts import alert_table, threshold_at_specificity
+from seqhealth.engine.calibration import (
+    apply_calibration,
+    calibration_summary,
+    choose_calibrator,
+    ece,
+)
+from seqhealth.engine.evaluation import prevalence_baseline
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.engine.fit import predict_samples
+from seqhealth.engine.subgroups import age_band, subgroup_table
+from seqhealth.reporting import reliability_figure
 from seqhealth.serving.raw_inputs import vitals_long_table, vitals_samples
 from seqhealth.splits import split_groups
 from seqhealth.tasks.base import Task
@@ -48,6 +58,8 @@ class VitalsTask(Task):
     times: ClassVar[str]  # "observed" (each stay's own times) | "hourly" (the .psv rows)
     unscored_reason: ClassVar[str] = ("no observation the model can use (all outside the model's time window, "
                                       "max_hours, or of variables it does not read)")  # fmt: skip
+    # Descriptors kept per patient (first value in the window) for the subgroup report.
+    static_variables: ClassVar[tuple[str, ...]] = ("Age", "Gender")
 
     # -------------------------------------------------------------------------- raw input
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
@@ -80,6 +92,7 @@ class VitalsTask(Task):
             x = apply_features(seq, stats, channels=channels)
             splits[assignment[patient]].append({"x": x, "y": labels_of(patient, seq, stats), "length": len(x)})
             patient_order[assignment[patient]].append(patient)
+        info = {v: self._first_values(sequences, v) for v in self.static_variables}
         return {
             "task": self.name,
             "task_kind": task_kind,
@@ -89,6 +102,9 @@ class VitalsTask(Task):
             "causal": causal,
             "splits": splits,
             "patients": patient_order,  # local only: never logged to MLflow
+            # Local only too: per-patient descriptors for the subgroup report.
+            "patient_info": {part: [{v: info[v].get(p) for v in info} for p in ids] for part, ids in patient_order.items()},
+            "alert": dict(params.get("alert") or {}),  # the operating point: becomes bundle["alert"]
             "preprocessing": {
                 "kind": "vitals",
                 "variables": list(self.variables),
@@ -110,6 +126,113 @@ class VitalsTask(Task):
         positives = np.concatenate([np.atleast_1d(s["y"]) for s in splits["train"]])
         prevalence = float(positives.mean())
         return (1 - prevalence) / max(prevalence, 1e-6)
+
+    @staticmethod
+    def _first_values(sequences: dict, variable: str) -> dict:
+        """``{patient: first observed value of variable}`` (patients that never have it left out)."""
+        out = {}
+        for patient, seq in sequences.items():
+            if variable in seq["variables"]:
+                column = seq["values"][:, list(seq["variables"]).index(variable)]
+                seen = column[np.isfinite(column)]
+                if seen.size:
+                    out[patient] = float(seen[0])
+        return out
+
+    # --------------------------------------------------- calibrated risks (binary vitals tasks)
+    default_alert: ClassVar[dict] = {"specificity": 0.90}
+
+    @staticmethod
+    def risks(bundle: dict, outputs: list) -> list[np.ndarray]:
+        """The bundle's calibrated risks of the model's raw outputs (unchanged without a calibrator)."""
+        calibration = bundle.get("risk_calibration")
+        return [apply_calibration(calibration, output) for output in outputs]
+
+    def calibrate(self, bundle: dict, model_input: dict) -> dict:
+        """Fit the risk calibrator (Platt or isotonic, chosen out-of-fold) on the VALIDATION
+        patients' outputs, then the threshold of the configured operating point (``samples.alert``)
+        on their calibrated risks; both kept in the bundle as plain numbers."""
+        val = model_input["splits"]["val"]
+        raw = [np.atleast_1d(o).astype(np.float64) for o in predict_samples(bundle, val)]
+        labels = [np.atleast_1d(s["y"]).astype(int) for s in val]
+        groups = np.repeat(np.arange(len(val)), [len(r) for r in raw])  # a stay's hours stay together
+        y = np.concatenate(labels)
+        calibrator, selection = choose_calibrator(y, np.concatenate(raw), groups=groups,
+                                                  class_weight=bundle["hparams"].get("pos_weight"))
+        bundle = {**bundle, "risk_calibration": {**calibrator, "fitted_on": "validation", "n": int(len(y)),
+                                                 "positives": int(y.sum()), "selection": selection}}  # fmt: skip
+        bundle["alert"] = self.alert_rule(model_input, labels, self.risks(bundle, raw))
+        return bundle
+
+    def alert_rule(self, model_input: dict, labels: list, risks: list) -> dict:
+        """``{"threshold", "rule"}`` of the operating point: ``samples.alert.threshold`` (a risk)
+        as given, or the threshold reaching ``samples.alert.specificity`` on validation."""
+        chosen = model_input.get("alert") or self.default_alert
+        if chosen.get("threshold") is not None:
+            return {"threshold": float(chosen["threshold"]), "rule": "fixed risk threshold (samples.alert.threshold)"}
+        spec = float(chosen["specificity"])
+        t = threshold_at_specificity(np.concatenate(labels), np.concatenate(risks), spec)
+        return {"threshold": t, "rule": f"{spec:.0%} specificity on the validation patients", "specificity": spec}
+
+    @staticmethod
+    def risk_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
+        """The constant training prevalence (``prevalence_baseline``) with its Brier skill (0 by
+        definition) and ECE, the figures a calibrated risk is quoted against."""
+        baseline = prevalence_baseline(train_y, test_y)
+        baseline.update(brier_skill=0.0, ece=ece(test_y, np.full(len(test_y), baseline["prevalence"])))
+        return baseline
+
+    @staticmethod
+    def alert_threshold(bundle: dict) -> float:
+        return float((bundle.get("alert") or {}).get("threshold", 0.5))
+
+    def icu_unit(self, info: pd.DataFrame) -> pd.Series:
+        """Patient -> ICU unit name (the formats code it differently)."""
+        return pd.Series("unknown", index=info.index)
+
+    def subgroups(self, patients: list[str], info: list[dict]) -> dict[str, pd.Series]:
+        """``{variable: patient -> group}``: age band, sex and ICU unit."""
+        frame = pd.DataFrame(info, index=[str(p) for p in patients])
+        frame = frame.reindex(columns=list(self.static_variables))
+        return {
+            "age_band": frame["Age"].map(age_band),
+            "sex": frame["Gender"].map({0.0: "female", 1.0: "male"}).fillna("unknown"),
+            "icu_unit": self.icu_unit(frame),
+        }
+
+    def risk_reports(self, bundle: dict, model_input: dict, test_raw: list, test_risks: list, baseline_brier: float,
+                     patient_days: float, hourly: bool = False) -> tuple[dict, dict]:  # fmt: skip
+        """Calibration before/after, the alert table and the subgroup report of the TEST split,
+        and the reliability plots before and after calibration."""
+        test, val = model_input["splits"]["test"], model_input["splits"]["val"]
+        test_y = [np.atleast_1d(s["y"]).astype(int) for s in test]
+        val_y = [np.atleast_1d(s["y"]).astype(int) for s in val]
+        val_risks = [np.atleast_1d(r) for r in self.risks(bundle, predict_samples(bundle, val))]
+        y = np.concatenate(test_y)
+        raw = np.concatenate([np.atleast_1d(o) for o in test_raw]).astype(np.float64)
+        risk = np.concatenate([np.atleast_1d(r) for r in test_risks]).astype(np.float64)
+        calibrator = bundle.get("risk_calibration") or {}
+        calibration = {
+            "method": calibrator.get("method", "none"), "fitted_on": calibrator.get("fitted_on"),
+            "selection": calibrator.get("selection"),
+            "before": calibration_summary(y, raw, baseline_brier), "after": calibration_summary(y, risk, baseline_brier),
+        }  # fmt: skip
+        per_stay = {"val_labels": val_y, "val_risks": val_risks, "test_labels": test_y,
+                    "test_risks": [np.atleast_1d(r) for r in test_risks]} if hourly else None  # fmt: skip
+        alerts = alert_table(np.concatenate(val_y), np.concatenate(val_risks), y, risk, patient_days, hourly=per_stay)
+        reports = {"alerts": alerts}
+        info = model_input.get("patient_info")
+        if info is not None:
+            patients = model_input["patients"]["test"]
+            scored = pd.DataFrame({"patient_id": np.repeat(np.asarray(patients, dtype=object), [len(v) for v in test_y]),
+                                   "label": y, "risk": risk})  # fmt: skip
+            reports["subgroups"] = subgroup_table(scored, self.subgroups(patients, info["test"]))
+        method = calibration["method"]
+        figures = {
+            "reliability_uncalibrated.png": reliability_figure(y, raw, f"{self.name}, uncalibrated")["reliability.png"],
+            **reliability_figure(y, risk, f"{self.name}, calibrated ({method} on validation)"),
+        }
+        return {"calibration": calibration, "alert": bundle.get("alert"), "reports": reports}, figures
 
     def eval_samples_for(self, model_input: dict, builder_inputs: tuple, preprocessing: dict) -> dict:
         """Val/test samples re-encoded with ``preprocessing``'s normalisation (same patients, same

@@ -10,15 +10,17 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from seqhealth.engine.cross_validation import fold_assignments
-from seqhealth.engine.evaluation import metrics_document, prevalence_baseline
+from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import fit_sequence_model, predict_samples
 from seqhealth.models.metrics import binary_metrics
-from seqhealth.reporting import learning_curves_figure, reliability_figure, roc_pr_figures
+from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
 from seqhealth.vitals.demo import write_mortality_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import P2012_FEATURES, RANGES_2012
+
+ICU_TYPES = {1.0: "coronary care", 2.0: "cardiac surgery recovery", 3.0: "medical", 4.0: "surgical"}
 
 
 class VitalsMortalityTask(VitalsTask):
@@ -30,7 +32,8 @@ class VitalsMortalityTask(VitalsTask):
     times = "observed"
     ingest_node = "validate_stays"
     build_node = "build_normalised_stay_sequences"
-    headline_metrics = ("auroc", "brier")
+    headline_metrics = ("auroc", "brier", "brier_skill", "ece")
+    static_variables = ("Age", "Gender", "ICUType")
     # Deaths and survivors in every split (all-survive cohorts gave AUROC None, issue 15).
     gate_minimums = {"unit": "patients"}
 
@@ -54,32 +57,43 @@ class VitalsMortalityTask(VitalsTask):
         model_input["pos_weight"] = self.inverse_odds(model_input["splits"])
         return model_input
 
+    def icu_unit(self, info: pd.DataFrame) -> pd.Series:
+        return info["ICUType"].map(ICU_TYPES).fillna("unknown")
+
     def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
-        """AUROC, AUPRC, sensitivity at 90 % specificity and calibration on held-out patients."""
+        """AUROC, AUPRC, sensitivity at 90 % specificity and calibration on held-out patients,
+        with the calibrated risks (``bundle["risk_calibration"]``); the alert table and the
+        subgroup report; reliability plots before and after calibration."""
         test = model_input["splits"]["test"]
         y = np.asarray([int(s["y"]) for s in test])
-        prob = np.asarray(predict_samples(bundle, test), dtype=np.float64).ravel()
+        raw = predict_samples(bundle, test)
+        prob = np.concatenate([np.atleast_1d(r) for r in self.risks(bundle, raw)]).astype(np.float64)
         train_y = np.asarray([int(s["y"]) for s in model_input["splits"]["train"]])
+        baseline = self.risk_baseline(train_y, y)
+        days = len(y) * float(bundle["preprocessing"].get("max_hours") or 48) / 24.0  # one score per stay's window
+        reports, reliability = self.risk_reports(bundle, model_input, raw, [prob], baseline["brier"], days)
+        after = reports["calibration"]["after"]
+        scores = {**binary_metrics(y, prob, threshold=self.alert_threshold(bundle)),
+                  **{k: after[k] for k in ("brier_skill", "ece", "calibration_slope", "calibration_intercept")}}
         metrics = metrics_document(
-            self.name, model_input, bundle, binary_metrics(y, prob), unit="patient",
-            baseline=prevalence_baseline(train_y, y), data_fingerprint=model_input["fingerprint"]["sha256"],
+            self.name, model_input, bundle, scores, unit="patient", baseline=baseline,
+            data_fingerprint=model_input["fingerprint"]["sha256"], **reports,
         )  # fmt: skip
-        predictions = pd.DataFrame({"patient_id": model_input["patients"]["test"], "label": y, "risk": prob.astype(np.float32)})
-        figures = {
-            **roc_pr_figures(y, prob, self.name),
-            **reliability_figure(y, prob, self.name),
-            **learning_curves_figure(history, self.name),
-        }
+        predictions = pd.DataFrame({"patient_id": model_input["patients"]["test"], "label": y, "risk": prob.astype(np.float32),
+                                    "alert": prob >= self.alert_threshold(bundle)})  # fmt: skip
+        figures = {**roc_pr_figures(y, prob, self.name), **reliability, **learning_curves_figure(history, self.name)}
         return metrics, predictions, figures
 
     # ------------------------------------------------------------------------------ serving
     def response_columns(self, bundle: dict) -> list[tuple[str, str]]:
-        return [("string", "patient_id"), ("double", "risk")]
+        return [("string", "patient_id"), ("double", "risk"), ("boolean", "alert")]
 
     def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
-        """One row per patient: ``patient_id, risk``."""
-        patients, probs, _times, _clean = self.encoded_request(model, bundle, frame, limits)
-        return pd.DataFrame({"patient_id": patients, "risk": np.asarray(probs, dtype=np.float64).ravel()})
+        """One row per patient: ``patient_id``, calibrated ``risk``, ``alert`` (risk >= the
+        bundle's operating threshold)."""
+        patients, outputs, _times, _clean = self.encoded_request(model, bundle, frame, limits)
+        risk = np.concatenate([np.atleast_1d(r) for r in self.risks(bundle, outputs)]).astype(np.float64) if patients else np.zeros(0)
+        return pd.DataFrame({"patient_id": patients, "risk": risk, "alert": risk >= self.alert_threshold(bundle)})
 
     def write_demo(self, folder: Path, seed: int = 0) -> None:
         write_mortality_demo(folder, seed)

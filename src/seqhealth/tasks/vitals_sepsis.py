@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from seqhealth.engine.evaluation import metrics_document, prevalence_baseline
+from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import predict_samples
 from seqhealth.models.metrics import binary_metrics, physionet2019_utility
 from seqhealth.reporting import learning_curves_figure, roc_pr_figures
@@ -43,7 +43,9 @@ class VitalsSepsisTask(VitalsTask):
     times = "hourly"
     ingest_node = "validate_stays"
     build_node = "build_normalised_hourly_sequences"
-    headline_metrics = ("auroc", "patient_auroc", "utility")
+    headline_metrics = ("auroc", "patient_auroc", "utility", "brier_skill")
+    static_variables = ("Age", "Gender", "Unit1", "Unit2")
+    default_alert = {"rule": "max_utility"}
     # Septic and non-septic hours in every split (a cohort without a septic hour cannot train).
     gate_minimums = {"unit": "hours"}
 
@@ -63,12 +65,28 @@ class VitalsSepsisTask(VitalsTask):
         model_input["pos_weight"] = self.inverse_odds(model_input["splits"])
         return model_input
 
+    def alert_rule(self, model_input: dict, labels: list, risks: list) -> dict:
+        """``samples.alert``: ``{rule: max_utility}`` (default: the threshold with the highest 2019
+        utility on the VALIDATION patients), ``{specificity: s}`` (hourly) or ``{threshold: t}``."""
+        chosen = model_input.get("alert") or self.default_alert
+        if chosen.get("rule", "max_utility") == "max_utility" and "threshold" not in chosen and "specificity" not in chosen:
+            return {"threshold": best_utility_threshold(labels, risks),
+                    "rule": "highest normalised utility on the validation patients"}  # fmt: skip
+        return super().alert_rule(model_input, labels, risks)
+
+    def icu_unit(self, info: pd.DataFrame) -> pd.Series:
+        unit = pd.Series("unknown", index=info.index)
+        unit[info["Unit1"] == 1] = "medical (MICU)"
+        unit[info["Unit2"] == 1] = "surgical (SICU)"
+        return unit
+
     def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
-        """Per-hour AUROC/AUPRC, patient-level AUROC (max hourly risk) and the 2019 utility score."""
-        val = model_input["splits"]["val"]
-        threshold = best_utility_threshold([s["y"] for s in val], predict_samples(bundle, val))
+        """Per-hour AUROC/AUPRC, patient-level AUROC (max hourly risk) and the 2019 utility score
+        at the bundle's alert threshold, on calibrated risks; alert and subgroup reports."""
+        threshold = self.alert_threshold(bundle)
         test = model_input["splits"]["test"]
-        probs = predict_samples(bundle, test)
+        raw = predict_samples(bundle, test)
+        probs = self.risks(bundle, raw)
         labels = [np.asarray(s["y"]) for s in test]
         hourly_y, hourly_p = np.concatenate(labels), np.concatenate(probs)
         scores = binary_metrics(hourly_y, hourly_p, threshold=threshold)
@@ -77,10 +95,14 @@ class VitalsSepsisTask(VitalsTask):
         scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
         scores["utility"] = physionet2019_utility(labels, probs, threshold=threshold)
         train_y = np.concatenate([s["y"] for s in model_input["splits"]["train"]])
+        baseline = {**self.risk_baseline(train_y, hourly_y), "utility": 0.0}
+        reports, reliability = self.risk_reports(bundle, model_input, raw, probs, baseline["brier"],
+                                                 len(hourly_y) / 24.0, hourly=True)  # fmt: skip
+        after = reports["calibration"]["after"]
+        scores.update({k: after[k] for k in ("brier_skill", "ece", "calibration_slope", "calibration_intercept")})
         metrics = metrics_document(
             self.name, model_input, bundle, scores, unit="hour", threshold=threshold, n_test_hours=int(len(hourly_y)),
-            baseline={**prevalence_baseline(train_y, hourly_y), "utility": 0.0},
-            data_fingerprint=model_input["fingerprint"]["sha256"],
+            baseline=baseline, data_fingerprint=model_input["fingerprint"]["sha256"], **reports,
         )  # fmt: skip
         predictions = pd.DataFrame(
             {
@@ -88,23 +110,27 @@ class VitalsSepsisTask(VitalsTask):
                 "hour_index": np.concatenate([np.arange(len(lab)) for lab in labels]),
                 "sepsis_label": hourly_y.astype(np.int8),
                 "risk": hourly_p.astype(np.float32),
+                "alert": hourly_p >= threshold,
             }
         )
-        figures = {**roc_pr_figures(hourly_y, hourly_p, f"{self.name} (per hour)"), **learning_curves_figure(history, self.name)}
+        figures = {**roc_pr_figures(hourly_y, hourly_p, f"{self.name} (per hour)"), **reliability,
+                   **learning_curves_figure(history, self.name)}  # fmt: skip
         return metrics, predictions, figures
 
     # ------------------------------------------------------------------------------ serving
     def response_columns(self, bundle: dict) -> list[tuple[str, str]]:
-        return [("string", "patient_id"), ("double", "time"), ("double", "risk")]
+        return [("string", "patient_id"), ("double", "time"), ("double", "risk"), ("boolean", "alert")]
 
     def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
-        """One row per patient-hour: ``patient_id, time, risk``."""
-        patients, probs, times, _clean = self.encoded_request(model, bundle, frame, limits)
+        """One row per patient-hour: ``patient_id, time``, calibrated ``risk``, ``alert``."""
+        patients, outputs, times, _clean = self.encoded_request(model, bundle, frame, limits)
+        risk = np.concatenate(self.risks(bundle, outputs)).astype(np.float64) if patients else np.zeros(0)
         return pd.DataFrame(
             {
                 "patient_id": np.repeat(np.asarray(patients, dtype=object), [len(t) for t in times]),
-                "time": np.concatenate(times).astype(np.float64),
-                "risk": np.concatenate(probs).astype(np.float64),
+                "time": np.concatenate(times).astype(np.float64) if patients else np.zeros(0),
+                "risk": risk,
+                "alert": risk >= self.alert_threshold(bundle),
             }
         )
 

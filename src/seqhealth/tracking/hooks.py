@@ -179,6 +179,9 @@ class TaskRunHooks:
             client.log_text(run_id, json.dumps(data, indent=2, default=str), "metrics.json")
         elif name == "plots":
             log_figures(run_id, data if isinstance(data, dict) else dict(enumerate(data)), client)
+        elif name == "report_tables":
+            for table, frame in data.items():
+                client.log_text(run_id, frame.to_csv(index=False), f"reports/{table}.csv")
         elif name == "model" and isinstance(data, dict) and "data_fingerprint" in data:
             log_fingerprint(run_id, data["data_fingerprint"], client)
             set_tags(run_id, {"seqhealth.data_fingerprint": data["data_fingerprint"].get("sha256", "")}, client)
