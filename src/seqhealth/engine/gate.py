@@ -110,8 +110,8 @@ def check_training_gate(model_input: dict, minimums: dict | None = None) -> dict
             problems.append(f"{split}: {present} classes present, needs at least {need_classes}")
     if problems:
         summary = "; ".join(
-            f"{s}: {c['samples']} samples" + (f" ({', '.join(f'{k}={v}' for k, v in c['classes'].items())} {unit})"
-                                              if "classes" in c else "")
+            f"{s}: {c['samples']} samples" + (f" ({', '.join(f'{k}: {v} {unit}' for k, v in list(c['classes'].items())[:12])}"
+                                              f"{', ...' if len(c['classes']) > 12 else ''})" if "classes" in c else "")
             for s, c in counts.items()
         )  # fmt: skip
         raise TrainingGateError(
