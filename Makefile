@@ -1,5 +1,5 @@
 # Quick start (see README): `make run` and `make test`.
-export KEDRO_DISABLE_TELEMETRY := true
+# Telemetry: off by the committed .telemetry file (consent: false), for make and bare kedro alike.
 VENV := .venv/bin
 
 # Everyday commands (README): nothing to activate; .venv/bin goes first on PATH for every tool
