@@ -154,3 +154,28 @@ def match_labels(
         "label_case_variants": case_variants,
     }
     return labelled, unmatched
+
+
+N_FRAME_CLASSES = 7  # 0 non-coding, 1-3 coding on + in frame 0-2, 4-6 coding on - in frame 0-2
+
+
+def frame_track(length: int, cds_parts: Iterable) -> np.ndarray:
+    """uint8[length]: per base, non-coding (0) or the strand and reading frame of the CDS covering it.
+
+    The frame is absolute (a codon starts at positions = frame mod 3 on +; on - a codon ends at
+    positions = frame - 1 mod 3, i.e. the CDS end mod 3 is the frame), so a gene's class matches
+    the ORF columns of ``genomics.orf`` and the ORFs of ``genomics.gene_calls``: class 1 + b % 3
+    for a forward ORF starting at b, 4 + e % 3 for a reverse one ending at e. Introns stay 0.
+    """
+    track = np.zeros(length, dtype=np.uint8)
+    for parts in cds_parts or []:
+        done = 0  # coding bases already read (in transcription order) before this part
+        ordered = sorted(parts, key=lambda p: p[0], reverse=parts[0][2] < 0)
+        for start, end, strand in ordered:
+            start, end = max(start, 0), max(end, 0)
+            if strand > 0:
+                track[start:end] = 1 + (start - done) % 3
+            else:
+                track[start:end] = 4 + (end + done) % 3
+            done += end - start
+    return track

@@ -7,6 +7,7 @@ over whole loci.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,19 +16,66 @@ import pandas as pd
 
 from seqhealth.engine.evaluation import best_mcc_threshold, metrics_document, prevalence_baseline
 from seqhealth.engine.fingerprint import samples_fingerprint
-from seqhealth.engine.fit import predict_samples
+from seqhealth.engine.fit import load_model, predict_samples
 from seqhealth.genomics.alphabet import VOCAB_SIZE, encode
 from seqhealth.genomics.demo import write_coding_demo
-from seqhealth.genomics.labels import coding_track
+from seqhealth.genomics.gene_calls import call_genes, calls_track, unscorable_reason
+from seqhealth.genomics.gene_finder import (
+    CALL_COLUMNS,
+    call_records,
+    calls_frame,
+    decoder_with,
+    fit_gene_model,
+    gff3_text,
+    tune_decoder,
+)  # fmt: skip
+from seqhealth.genomics.gene_metrics import gene_level_metrics
+from seqhealth.genomics.labels import N_FRAME_CLASSES, coding_track, frame_track
 from seqhealth.genomics.orf import N_CODING_FEATURES, coding_features
 from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.genomics.validation import validate_dna_records
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.models.metrics import binary_metrics
 from seqhealth.reporting import learning_curves_figure, roc_pr_figures
-from seqhealth.serving.raw_inputs import dna_records, placeholder_target
+from seqhealth.serving.raw_inputs import RawInputError, dna_records, placeholder_target
 from seqhealth.splits import genomic_blocks, split_groups
 from seqhealth.tasks.dna_common import DnaTask
+
+# Decoder settings tried on validation loci (calibrate) when parameters name none; a network
+# weight of 0 is the decoder without the network, so calibration can never do worse than it on val.
+DEFAULT_GRID = {"network_weight": [0.0, 0.1, 0.3, 1.0], "bias": [-2.0, -1.0, -0.5, 0.0, 1.0]}
+
+
+def record_probabilities(model, preprocessing: dict, token_arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """float32[L] coding probability of every base of whole records: windows as in training,
+    overlapping predictions averaged."""
+    window, overlap = int(preprocessing["window"]), int(preprocessing["overlap"])
+    samples, layouts = [], []
+    for tokens in token_arrays:
+        x = coding_features(tokens) if preprocessing.get("orf_features") else tokens
+        windows = cut_windows(len(x), window, overlap)
+        layouts.append((len(samples), [start for start, _ in windows], len(x)))
+        samples += [{"x": x[a:b], "y": placeholder_target("tagging", b - a), "length": b - a} for a, b in windows]
+    window_probs = predict_samples(model, samples)
+    return [stitch(starts, window_probs[first : first + len(starts)], n) for first, starts, n in layouts]
+
+
+FRAME_CLASS_NAMES = ["non-coding", "+0", "+1", "+2", "-0", "-1", "-2"]
+
+
+def coding_probability(prob: np.ndarray) -> np.ndarray:
+    """P(coding) per base from a binary track or from strand/frame class probabilities."""
+    prob = np.asarray(prob)
+    return prob if prob.ndim == 1 else 1.0 - prob[:, 0]
+
+
+def _requested_output(frame: pd.DataFrame) -> str:
+    if "output" not in frame.columns:
+        return "bases"
+    values = set(frame["output"].fillna("bases").astype(str).str.strip().str.lower()) - {""}
+    if not values <= {"bases", "genes"} or len(values) > 1:
+        raise RawInputError(f"column 'output' must hold one value for the whole request, 'bases' or 'genes'; got {sorted(values)}")
+    return values.pop() if values else "bases"
 
 
 class DnaCodingTask(DnaTask):
@@ -39,7 +87,7 @@ class DnaCodingTask(DnaTask):
     group_unit = "locus"
     ingest_node = "validate_genomes"
     build_node = "cut_windows_on_split_loci"
-    headline_metrics = ("mcc", "auroc")
+    headline_metrics = ("mcc", "auroc", "mcc_calls", "stop_sensitivity", "stop_precision")
     # A tagger needs both kinds of base to learn from: a GenBank file without CDS features has
     # none coding (issue 15); val/test need both for MCC/AUROC. Windows are the samples.
     gate_minimums = {"unit": "bases", "min_per_class": {"train": 100, "val": 1, "test": 1}}
@@ -61,8 +109,11 @@ class DnaCodingTask(DnaTask):
         use_orf = bool(params.get("orf_features", False))
         # Features are computed on whole records (an ORF spans window edges), then cut like tokens.
         tokens = {rid: coding_features(t) if use_orf else t for rid, t in zip(records["record_id"], records["tokens"])}
+        # Labels: coding / non-coding, or (``frame_labels``) the strand and reading frame of the
+        # coding base, which lets the decoder tell a gene from its shadow ORFs (labels.frame_track).
+        frames = bool(params.get("frame_labels", False))
         tracks = {
-            rid: coding_track(int(length), cds)
+            rid: (frame_track if frames else coding_track)(int(length), cds)
             for rid, length, cds in zip(records["record_id"], records["length"], records["cds_parts"])
         }
         blocks = genomic_blocks(dict(zip(records["record_id"], records["length"].astype(int))), int(params["block_size"]))
@@ -80,19 +131,30 @@ class DnaCodingTask(DnaTask):
                 layouts[part].append({"record_id": record_id, "start": block_start, "end": block_end,
                                       "window_starts": [s for s, _ in windows], "first_sample": first_sample})  # fmt: skip
         train_y = np.concatenate([s["y"] for s in splits["train"]]) if splits["train"] else np.zeros(1)
-        coding_fraction = float(train_y.mean())
+        coding_fraction = float((train_y > 0).mean())
+        # Gene finding: hexamer/start statistics of the genes inside TRAINING loci; whole records
+        # (tokens + annotation) so val/test genes are called on whole records, scored on their loci.
+        train_loci = [block for index, block in enumerate(blocks) if assignment[index] == "train"]
+        gene_model = fit_gene_model(records, train_loci)
+        genomes = {
+            rid: {"tokens": t, "length": int(n), "cds_parts": cds}
+            for rid, t, n, cds in zip(records["record_id"], records["tokens"], records["length"], records["cds_parts"])
+        }  # fmt: skip
         return {
             "task": self.name,
             "task_kind": "tagging",
-            "n_classes": 1,
+            "n_classes": N_FRAME_CLASSES if frames else 1,
             "input_kind": "features" if use_orf else "tokens",
             "input_size": N_CODING_FEATURES if use_orf else VOCAB_SIZE,
             # The minority class is non-coding in bacteria (~14 %): weight positives accordingly.
-            "pos_weight": (1 - coding_fraction) / max(coding_fraction, 1e-6),
+            "pos_weight": None if frames else (1 - coding_fraction) / max(coding_fraction, 1e-6),
             "splits": splits,
             "layouts": layouts,
-            "preprocessing": {"kind": "dna_tokens", "window": window, "overlap": overlap, "orf_features": use_orf},
-            "class_names": ["non-coding", "coding"],
+            "preprocessing": {"kind": "dna_tokens", "window": window, "overlap": overlap, "orf_features": use_orf,
+                              "gene_model": gene_model, "decoder": decoder_with(gene_model, params.get("gene_calls"))},  # fmt: skip
+            "genomes": genomes,
+            "decoder_grid": dict((params.get("gene_calls") or {}).get("tune") or DEFAULT_GRID),
+            "class_names": FRAME_CLASS_NAMES if frames else ["non-coding", "coding"],
             "fingerprint": samples_fingerprint(splits),
             "summary": {"n_blocks": len(blocks), "coding_fraction_train": coding_fraction},
         }
@@ -113,64 +175,146 @@ class DnaCodingTask(DnaTask):
         for layout in model_input["layouts"][part]:
             n, first = len(layout["window_starts"]), layout["first_sample"]
             length = layout["end"] - layout["start"]
-            block_prob = stitch(layout["window_starts"], window_probs[first : first + n], length)
+            block_prob = coding_probability(stitch(layout["window_starts"], window_probs[first : first + n], length))
             block_truth = np.zeros(length, dtype=np.uint8)
             for start, sample in zip(layout["window_starts"], samples[first : first + n]):
-                block_truth[start : start + sample["length"]] = sample["y"]
+                block_truth[start : start + sample["length"]] = np.asarray(sample["y"]) > 0
             truths.append(block_truth)
             probs.append(block_prob)
             per_block.append((layout, block_truth, block_prob))
         return np.concatenate(truths), np.concatenate(probs), per_block
+
+    @staticmethod
+    def _loci(model_input: dict, part: str) -> list[tuple[str, int, int]]:
+        return [(block["record_id"], block["start"], block["end"]) for block in model_input["layouts"][part]]
+
+    @staticmethod
+    def _genome_calls(bundle: dict, model_input: dict, loci: list, decoder: dict | None = None):
+        """``(genomes, probabilities, calls)`` on the whole records holding ``loci``."""
+        genomes = model_input["genomes"]
+        ids = sorted({record_id for record_id, _, _ in loci})
+        model = load_model(bundle)
+        probs = dict(zip(ids, record_probabilities(model, bundle["preprocessing"], [genomes[i]["tokens"] for i in ids])))
+        gene_model = bundle["preprocessing"].get("gene_model")
+        decoder = decoder or decoder_with(gene_model, bundle["preprocessing"].get("decoder"))
+        return genomes, probs, call_records(genomes, probs, decoder, gene_model)
+
+    def calibrate(self, bundle: dict, model_input: dict) -> dict:
+        """The decoder's per-base price and hexamer weight, chosen on VALIDATION loci."""
+        loci = self._loci(model_input, "val")
+        if not loci or "genomes" not in model_input:
+            return bundle
+        preprocessing = bundle["preprocessing"]
+        gene_model = preprocessing.get("gene_model")
+        genomes, probs, _ = self._genome_calls(bundle, model_input, loci)
+        decoder, trials = tune_decoder(genomes, probs, loci, gene_model, preprocessing.get("decoder"),
+                                       model_input.get("decoder_grid") or DEFAULT_GRID)  # fmt: skip
+        return {**bundle, "preprocessing": {**preprocessing, "decoder": decoder}, "decoder_tuning": trials}
+
+    def _gene_call_metrics(self, bundle: dict, model_input: dict) -> tuple[dict, dict]:
+        """Gene-level metrics of the calls on test loci, and of the same decoder without the
+        network (hexamer and start statistics alone, every base at even odds) as the anchor."""
+        loci = self._loci(model_input, "test")
+        genomes, probs, calls = self._genome_calls(bundle, model_input, loci)
+        gene_model = bundle["preprocessing"].get("gene_model")
+        decoder = decoder_with(gene_model, bundle["preprocessing"].get("decoder"))
+        even = {rid: np.full(len(p), 0.5, dtype=np.float32) for rid, p in probs.items()}
+        anchor = gene_level_metrics(genomes, call_records(genomes, even, {**decoder, "bias": 0.0}, gene_model), loci)
+        return gene_level_metrics(genomes, calls, loci), {"calls": calls, "anchor": anchor, "decoder": decoder}
 
     def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
         """Per-base metrics on held-out loci; the MCC threshold is picked on validation loci."""
         val_truth, val_prob, _ = self._stitched_calls(bundle, model_input, "val")
         threshold = best_mcc_threshold(val_truth, val_prob)
         truth, prob, per_block = self._stitched_calls(bundle, model_input, "test")
-        train_y = np.concatenate([s["y"] for s in model_input["splits"]["train"]])
+        train_y = np.concatenate([s["y"] for s in model_input["splits"]["train"]]) > 0
         metrics = metrics_document(
             self.name, model_input, bundle, binary_metrics(truth, prob, threshold=threshold), unit="base",
             threshold=threshold, n_test_bases=int(len(truth)), baseline=prevalence_baseline(train_y, truth),
             data_fingerprint=model_input["fingerprint"]["sha256"],
         )  # fmt: skip
+        genes, extra = self._gene_call_metrics(bundle, model_input) if "genomes" in model_input else ({}, {})
+        if genes:
+            # Gene-finder figures next to the per-base ones (per-base MCC of the track the calls cover).
+            metrics["test"].update({("mcc_calls" if k == "per_base_mcc" else k): v for k, v in genes.items()
+                                    if not k.startswith("n_")})  # fmt: skip
+            metrics["gene_calls"] = {"test": genes, "anchor": {"name": "decoder without the network", "description":
+                                     "same ORFs, hexamer and start statistics; every base at even odds", **extra["anchor"]},
+                                     "decoder": {k: v for k, v in extra["decoder"].items() if k != "start_log_ratio"},
+                                     "decoder_tuning_on_val": bundle.get("decoder_tuning", [])}  # fmt: skip
+        positions = [np.arange(b[0]["start"], b[0]["end"]) for b in per_block]
         predictions = pd.DataFrame(
             {
                 "record_id": np.concatenate([[b[0]["record_id"]] * len(b[1]) for b in per_block]),
-                "position": np.concatenate([np.arange(b[0]["start"], b[0]["end"]) for b in per_block]),
+                "position": np.concatenate(positions),
                 "coding": truth.astype(np.int8),
                 "coding_probability": prob.astype(np.float32),
             }
         )
+        if genes:  # the per-base track derived from the gene calls, next to the raw probabilities
+            tracks = {rid: calls_track(c, model_input["genomes"][rid]["length"]) for rid, c in extra["calls"].items()}
+            predictions["in_gene_call"] = np.concatenate([tracks[b[0]["record_id"]][p] for b, p in zip(per_block, positions)]).astype(np.int8)
         figures = {**roc_pr_figures(truth, prob, f"{self.name} (per base)"), **learning_curves_figure(history, self.name)}
         return metrics, predictions, figures
 
     # ------------------------------------------------------------------------------ serving
+    # ``output`` (optional, one value for the whole request): ``bases`` (default) gives one row per
+    # base, ``genes`` one row per gene call (``genomics.gene_finder.CALL_COLUMNS``).
+    request_columns = [*DnaTask.request_columns, ("string", "output", False)]
+
     def response_columns(self, bundle: dict) -> list[tuple[str, str]]:
-        return [("string", "id"), ("long", "position"), ("double", "coding_probability")]
+        return [("string", "id"), ("long", "position"), ("double", "coding_probability"), ("long", "in_gene_call")]
+
+    def prepare_request(self, raw_input: dict):
+        """As for every DNA task, and records on which no gene can be called (shorter than a
+        codon, only N, no ORF long enough) are quarantined with the reason, not scored."""
+        request, quarantine, report = super().prepare_request(raw_input)
+        reasons = [unscorable_reason(encode(sequence)) for sequence in request["sequence"]]
+        bad = [i for i, reason in enumerate(reasons) if reason]
+        if bad:
+            rows = pd.DataFrame({"source_file": "", "record_id": request["id"].iloc[bad].to_numpy(),
+                                 "field": "sequence", "reason": [reasons[i] for i in bad]})  # fmt: skip
+            quarantine = pd.concat([quarantine, rows.reindex(columns=quarantine.columns)], ignore_index=True)
+            request = request.drop(index=request.index[bad]).reset_index(drop=True)
+            report = {**report, "n_records_without_gene": len(bad)}
+        return request, quarantine, report
 
     def predict_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict) -> pd.DataFrame:
-        """One row per base; windows as in training, overlapping predictions averaged."""
-        ids, sequences = dna_records(frame, limits)
+        """Per-base probabilities + the track of the gene calls, or (``output=genes``) the calls."""
+        output = _requested_output(frame)
+        ids, sequences = dna_records(frame.drop(columns=["output"], errors="ignore"), limits)
         preprocessing = bundle["preprocessing"]
-        window, overlap = int(preprocessing["window"]), int(preprocessing["overlap"])
-        samples, layouts = [], []
-        for sequence in sequences:
-            tokens = encode(sequence)
-            if preprocessing.get("orf_features"):
-                tokens = coding_features(tokens)  # same per-record features as in training
-            windows = cut_windows(len(tokens), window, overlap)
-            layouts.append((len(samples), [start for start, _ in windows], len(tokens)))
-            for start, end in windows:
-                samples.append({"x": tokens[start:end], "y": placeholder_target("tagging", end - start), "length": end - start})
-        window_probs = predict_samples(model, samples)
-        probs = [stitch(starts, window_probs[first : first + len(starts)], length) for first, starts, length in layouts]
+        tokens = [encode(sequence) for sequence in sequences]
+        probs = record_probabilities(model, preprocessing, tokens)
+        gene_model = preprocessing.get("gene_model")
+        decoder = decoder_with(gene_model, preprocessing.get("decoder"))
+        calls = [call_genes(t, p, decoder, gene_model) for t, p in zip(tokens, probs)]
+        if output == "genes":
+            frames = [calls_frame(i, c) for i, c in zip(ids, calls)]
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=CALL_COLUMNS)
         return pd.DataFrame(
             {
                 "id": np.repeat(np.asarray(ids, dtype=object), [len(p) for p in probs]),
                 "position": np.concatenate([np.arange(len(p), dtype=np.int64) for p in probs]),
-                "coding_probability": np.concatenate(probs).astype(np.float64),
+                "coding_probability": np.concatenate([coding_probability(p) for p in probs]).astype(np.float64),
+                "in_gene_call": np.concatenate([calls_track(c, len(p)) for c, p in zip(calls, probs)]).astype(np.int64),
             }
         )
+
+    def predict_outputs(self, score, request: pd.DataFrame, predictions: pd.DataFrame) -> dict:
+        """``genes.gff3`` and ``genes.csv`` (the calls as rows) next to the per-base predictions.
+
+        Never an empty GFF3 presented as a result: a run in which no record got a gene call raises
+        with the reason, and records without a call are listed in ``genes_report.json``.
+        """
+        calls = score(request.assign(output="genes"))
+        lengths = dict(zip(request["id"].astype(str), request["sequence"].str.len()))
+        without = sorted(set(lengths) - set(calls["id"].astype(str)))
+        if calls.empty:
+            raise ValueError(f"predict {self.name}: no gene call on any of the {len(lengths)} records "
+                             f"({', '.join(without[:5])}{', ...' if len(without) > 5 else ''}); no GFF3 written")  # fmt: skip
+        report = {"n_records": len(lengths), "n_calls": int(len(calls)), "records_without_call": without}
+        return {"genes.gff3": gff3_text(calls, lengths), "genes.csv": calls, "genes_report.json": json.dumps(report, indent=2) + "\n"}
 
     def write_demo(self, folder: Path, seed: int = 0) -> None:
         write_coding_demo(folder, seed)
