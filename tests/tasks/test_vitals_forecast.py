@@ -18,7 +18,7 @@ from seqhealth.tasks.vitals_forecast import TARGETS, TASK, _baselines, _next_hou
 from tests.helpers.in_process import assert_evaluated, run_task_slice
 
 
-def test_targets_are_the_next_hours_normalised_values():
+def test_targets_are_the_change_to_the_next_hours_value():
     values = np.full((4, len(TASK.variables)), np.nan, dtype=np.float32)
     hr = TASK.variables.index("HR")
     values[:, hr] = [80, np.nan, 90, 100]
@@ -26,7 +26,9 @@ def test_targets_are_the_next_hours_normalised_values():
              "std": np.full(len(TASK.variables), 10, np.float32)}  # fmt: skip
     targets = _next_hour_targets({"values": values}, stats)
     k = TARGETS.index("HR")
-    np.testing.assert_allclose(targets[:, k], [np.nan, 1.0, 2.0, np.nan])  # t -> value at t+1; last has none
+    # t -> change from the last value known at t (80 at t=0 and t=1, 90 at t=2) to the value at
+    # t+1, in standard deviations; the last step has no next hour.
+    np.testing.assert_allclose(targets[:, k], [np.nan, 1.0, 1.0, np.nan])
     assert np.isnan(targets[:, TARGETS.index("MAP")]).all()
 
 
@@ -74,8 +76,8 @@ def test_served_model_flags_values_outside_the_interval_and_stays_causal(trained
         mlflow.set_tracking_uri(None)
     assert list(served.columns) == [name for _, name in TASK.response_columns(bundle)]
     # The forecast for the next hour is the model's output in the vitals' units.
-    outputs = predict_samples(bundle, [model_input["splits"]["test"][0]])[0]
-    expected, half = TASK._denormalise(bundle, outputs)
+    sample = model_input["splits"]["test"][0]
+    expected, half = TASK._denormalise(bundle, predict_samples(bundle, [sample])[0], sample["x"])
     hr = served[served["variable"] == "HR"]
     np.testing.assert_allclose(hr["next_expected"], expected[:, TARGETS.index("HR")], rtol=1e-5)
     # A value is irregular exactly when it falls outside the interval forecast an hour before.
