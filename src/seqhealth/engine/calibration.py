@@ -113,8 +113,8 @@ def choose_calibrator(y: np.ndarray, p: np.ndarray, groups: np.ndarray | None = 
 # --------------------------------------------------------------------------------- measuring
 def ece(y: np.ndarray, p: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """Expected calibration error (equal-width bins, L1; torchmetrics)."""
-    preds = torch.as_tensor(np.clip(np.asarray(p, dtype=np.float64).ravel(), 0.0, 1.0))
-    target = torch.as_tensor(np.asarray(y, dtype=np.int64).ravel())
+    preds = torch.tensor(np.clip(np.asarray(p, dtype=np.float64).ravel(), 0.0, 1.0))
+    target = torch.tensor(np.asarray(y, dtype=np.int64).ravel())  # a copy: pandas arrays may be read-only
     return float(binary_calibration_error(preds, target, n_bins=n_bins, norm="l1"))
 
 

@@ -33,10 +33,10 @@ from seqhealth.vitals.features import (
     fit_normalisation,
 )
 from seqhealth.vitals.readers import (
+    normalise_patient_ids,
     read_2012_directory,
     read_2012_for_prediction,
     read_2019_directory,
-    normalise_patient_ids,
     read_2019_for_prediction,
     read_long_csv,
 )
@@ -122,7 +122,8 @@ class VitalsTask(Task):
 
     @staticmethod
     def inverse_odds(splits: dict) -> float:
-        """Deaths are ~14 % and septic hours ~2 %: positives are weighted by the inverse odds."""
+        """Deaths are ~14 % and septic hours ~2 %: positives are weighted by the inverse odds
+        (raised to ``samples.pos_weight_power`` by the builders: 1 by default, 0 = unweighted)."""
         positives = np.concatenate([np.atleast_1d(s["y"]) for s in splits["train"]])
         prevalence = float(positives.mean())
         return (1 - prevalence) / max(prevalence, 1e-6)

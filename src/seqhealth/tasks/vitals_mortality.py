@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from seqhealth.engine.calibration import calibration_summary
 from seqhealth.engine.cross_validation import fold_assignments
 from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import fit_sequence_model, predict_samples
@@ -54,7 +55,7 @@ class VitalsMortalityTask(VitalsTask):
             sequences, lambda patient, seq, stats: label_of[patient], {p: label_of[p] for p in sequences}, params,
             causal=False, task_kind="sequence", split=split, assignment=assignment,
         )  # fmt: skip
-        model_input["pos_weight"] = self.inverse_odds(model_input["splits"])
+        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 
     def icu_unit(self, info: pd.DataFrame) -> pd.Series:
@@ -119,7 +120,8 @@ def cross_validate_mortality(
     folds: int = 5,
     seed: int = 0,
 ) -> dict:
-    """Per-fold and pooled out-of-fold AUROC of the mortality model.
+    """Per-fold and pooled out-of-fold AUROC of the mortality model, each fold calibrated on its
+    own validation stays (``TASK.calibrate``), and the calibration of the pooled risks.
 
     Returns ``{"fold_auroc": [...], "mean_auroc", "pooled_auroc", "out_of_fold": DataFrame}``;
     ``mean_auroc`` (the mean over folds) is the usual cross-validated figure; ``pooled_auroc``
@@ -132,17 +134,21 @@ def cross_validate_mortality(
     rows, fold_auroc = [], []
     for k, assignment in enumerate(fold_assignments(patients, y, folds, seed)):
         model_input = TASK.build_model_input(clean_long, labels, sample_params, assignment=assignment)
-        bundle, _ = fit_sequence_model(model_input, model_params, train_cfg)
+        bundle = TASK.calibrate(fit_sequence_model(model_input, model_params, train_cfg)[0], model_input)
         test_y = np.asarray([int(s["y"]) for s in model_input["splits"]["test"]])
-        risk = np.asarray(predict_samples(bundle, model_input["splits"]["test"]), dtype=np.float64).ravel()
+        raw = np.asarray(predict_samples(bundle, model_input["splits"]["test"]), dtype=np.float64).ravel()
+        risk = np.concatenate(TASK.risks(bundle, [raw]))  # calibrated on the fold's own validation stays
         fold_auroc.append(float(roc_auc_score(test_y, risk)))
         rows.append(pd.DataFrame({"patient_id": model_input["patients"]["test"], "fold": k,
-                                  "label": test_y, "risk": risk}))
+                                  "label": test_y, "risk": risk, "uncalibrated_risk": raw}))
     out_of_fold = pd.concat(rows, ignore_index=True)
+    labels = out_of_fold["label"].to_numpy()
     return {
         "fold_auroc": fold_auroc,
         "mean_auroc": float(np.mean(fold_auroc)),
-        "pooled_auroc": float(roc_auc_score(out_of_fold["label"], out_of_fold["risk"])),
+        "pooled_auroc": float(roc_auc_score(labels, out_of_fold["risk"])),
+        # Calibration of the out-of-fold risks against the overall death rate (no model).
+        "calibration": calibration_summary(labels, out_of_fold["risk"], float(np.mean(labels) * (1 - np.mean(labels)))),
         "out_of_fold": out_of_fold,
     }
 

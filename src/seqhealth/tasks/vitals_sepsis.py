@@ -62,7 +62,7 @@ class VitalsSepsisTask(VitalsTask):
             {p: int(label_arrays[p].max() > 0) for p in sequences}, params, causal=True, task_kind="tagging",
             split=split,
         )  # fmt: skip
-        model_input["pos_weight"] = self.inverse_odds(model_input["splits"])
+        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 
     def alert_rule(self, model_input: dict, labels: list, risks: list) -> dict:
