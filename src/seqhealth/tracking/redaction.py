@@ -40,8 +40,20 @@ def _exists(value: str) -> bool:
         return False
 
 
+_SEEN: dict[str, str] = {}
+
+
 def path_fingerprint(value: str) -> str:
-    """``fingerprint:<16 hex>`` of an existing file or folder; ``WITHHELD`` otherwise."""
+    """``fingerprint:<16 hex>`` of an existing file or folder; ``WITHHELD`` otherwise.
+
+    Computed once per process: a parameter is logged again by every node that takes it, and
+    MLflow refuses a changed value (a folder such as the checkpoints changes during the run)."""
+    if value not in _SEEN:
+        _SEEN[value] = _fingerprint(value)
+    return _SEEN[value]
+
+
+def _fingerprint(value: str) -> str:
     path = Path(value).expanduser()
     digest = hashlib.sha256()
     try:
