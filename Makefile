@@ -5,6 +5,9 @@ VENV := .venv/bin
 # Everyday commands (README): nothing to activate; .venv/bin goes first on PATH for every tool
 # (mlflow models serve starts `uvicorn`, training may start `torchrun`).
 WITH_VENV := PATH="$(CURDIR)/.venv/bin:$$PATH"
+# Off a terminal (a log file, CI, cron) Kedro's rich log handler lays records out on an 80-column
+# console, wrapping every message into fragments; a wide console keeps one record per line.
+KEDRO := [ -t 1 ] || export COLUMNS=$${COLUMNS:-200}; $(WITH_VENV) $(VENV)/kedro
 # Servers run in a process group of their own: Ctrl-C or SIGTERM stops every process they started
 # (`exec`: the recipe's shell becomes the wrapper, so make's SIGTERM reaches it).
 GROUP := $(VENV)/python scripts/run_in_group.py
@@ -45,7 +48,7 @@ demo-data: setup
 	$(VENV)/python -m seqhealth.demo_data --out data/01_raw
 
 run: demo-data
-	$(WITH_VENV) $(VENV)/kedro run
+	$(KEDRO) run
 
 test: setup
 	bash scripts/setup_test_browser.sh
@@ -59,16 +62,16 @@ serve: setup
 	  -m "models:/seqhealth-$(TASK)@champion" --env-manager local -h $(HOST) -p $(SERVE_PORT)
 
 predict: setup
-	$(WITH_VENV) $(VENV)/kedro run --pipeline predict --params "predict.task=$(TASK),predict.path=$(DATA)$(MORE_PARAMS)"
+	$(KEDRO) run --pipeline predict --params "predict.task=$(TASK),predict.path=$(DATA)$(MORE_PARAMS)"
 
 tune: setup
-	$(WITH_VENV) $(VENV)/kedro run --pipeline tune --params "tune.task=$(TASK),tune.n_trials=$(TRIALS),tune.n_workers=$(WORKERS)$(MORE_PARAMS)"
+	$(KEDRO) run --pipeline tune --params "tune.task=$(TASK),tune.n_trials=$(TRIALS),tune.n_workers=$(WORKERS)$(MORE_PARAMS)"
 
 retrain: setup
-	$(WITH_VENV) $(VENV)/kedro run --pipeline retrain --params "retrain.task=$(TASK)$(MORE_PARAMS)"
+	$(KEDRO) run --pipeline retrain --params "retrain.task=$(TASK)$(MORE_PARAMS)"
 
 airflow-dag: setup
-	$(WITH_VENV) $(VENV)/kedro airflow create --pipelines retrain --group-by memory \
+	$(KEDRO) airflow create --pipelines retrain --group-by memory \
 	  --jinja-file airflow_dags/templates/retrain_dag.j2
 
 viz: setup
