@@ -15,6 +15,7 @@ from seqhealth.genomics.orf import coding_features
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.serving.pyfunc import log_pyfunc
 from seqhealth.tasks.dna_classify import class_probabilities
+from seqhealth.tasks.dna_coding import coding_probability
 from seqhealth.tasks.registry import TASKS
 from tests.tracking.conftest import long_request
 
@@ -50,11 +51,20 @@ def test_dna_coding_round_trip_stitches_windows(bundles, model_inputs, sqlite_tr
     starts = [a for a, _ in cut_windows(len(tokens), window, overlap)]
     assert len(starts) > 3  # several overlapping windows are really stitched
     samples = [{"x": x[a : a + window], "y": np.zeros(min(window, len(x) - a)), "length": min(window, len(x) - a)} for a in starts]
-    expected = stitch(starts, predict_samples(bundle, samples), len(tokens))
+    # P(coding) per base: the binary track, or 1 - P(non-coding) of the strand/frame classes.
+    expected = coding_probability(stitch(starts, predict_samples(bundle, samples), len(tokens)))
     out = _logged(bundle).predict(pd.DataFrame({"sequence": [decode(tokens).lower()]}))
     assert out["position"].tolist() == list(range(len(tokens)))
     assert set(out["id"]) == {"0"}
     np.testing.assert_allclose(out["coding_probability"], expected, atol=1e-5)
+    # The calls as rows: real ORFs, and the per-base track is their union.
+    calls = _logged(bundle).predict(pd.DataFrame({"sequence": [decode(tokens)], "output": ["genes"]}))
+    assert list(calls.columns) == ["id", "gene_id", "start", "end", "strand", "score", "start_codon"]
+    covered = np.zeros(len(tokens), dtype=bool)
+    for start, end in zip(calls["start"], calls["end"]):
+        assert (end - start + 1) % 3 == 0 and end - start + 1 >= 90
+        covered[start - 1 : end] = True
+    np.testing.assert_array_equal(out["in_gene_call"].to_numpy().astype(bool), covered)
 
 
 @pytest.mark.parametrize("task", ["vitals_mortality", "vitals_sepsis"])

@@ -117,7 +117,10 @@ class DnaCodingTask(DnaTask):
             for rid, length, cds in zip(records["record_id"], records["length"], records["cds_parts"])
         }
         blocks = genomic_blocks(dict(zip(records["record_id"], records["length"].astype(int))), int(params["block_size"]))
-        assignment = split(list(range(len(blocks))), params.get("split"), seed=int(params.get("seed", 0)))
+        # The split is made inside each record (its blocks are one stratum), so every genome of a
+        # folder has held-out loci and a single record splits as it always did.
+        assignment = split(list(range(len(blocks))), params.get("split"), seed=int(params.get("seed", 0)),
+                           strata={index: block[0] for index, block in enumerate(blocks)})  # fmt: skip
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         layouts: dict[str, list[dict]] = {"val": [], "test": []}
         for block_index, (record_id, block_start, block_end) in enumerate(blocks):
