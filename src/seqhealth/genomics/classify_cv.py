@@ -100,6 +100,9 @@ def cross_validate_classify(
     rows = []
     with tempfile.TemporaryDirectory(prefix="classify_cv_") as checkpoints:
         cfg = {"enable_progress_bar": False, **train_cfg, "checkpoint_dir": checkpoints}
+        if n_classes == 2 and cfg.get("monitor") in ("val_accuracy", "val_macro_f1"):
+            # A binary SequenceModel logs val_auroc/auprc/mcc/f1, not the multiclass metrics.
+            cfg.update(monitor="val_loss", monitor_mode="min")
         for assignment in fold_splits(y, groups, folds, seed):
             model_input = classify_model_input(samples, assignment, n_classes, class_weighting)
             splits = model_input["splits"]

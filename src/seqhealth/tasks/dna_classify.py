@@ -12,6 +12,7 @@ from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.engine.fit import predict_samples
 from seqhealth.genomics.alphabet import VOCAB_SIZE, encode
+from seqhealth.genomics.baselines import classification_baselines
 from seqhealth.genomics.demo import write_classify_demo
 from seqhealth.genomics.labels import match_labels
 from seqhealth.genomics.labels_table import read_labels_tables
@@ -111,6 +112,10 @@ class DnaClassifyTask(DnaTask):
         metrics = metrics_document(
             self.name, model_input, bundle, multiclass_metrics(y, probs), unit="sequence",
             class_names=model_input["class_names"], baseline=multiclass_metrics(y, np.eye(probs.shape[1])[majority]),
+            # What a biologist tries first (k-mer / positional logistic regression, k-mer 1-NN),
+            # fitted on the same training split: the model has to beat these, not just the majority.
+            baselines=classification_baselines(model_input["splits"]["train"], model_input["splits"]["val"],
+                                               test, probs.shape[1]),
             data_fingerprint=model_input["fingerprint"]["sha256"],
         )  # fmt: skip
         names = model_input["class_names"]
