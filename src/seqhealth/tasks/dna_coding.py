@@ -69,6 +69,11 @@ def coding_probability(prob: np.ndarray) -> np.ndarray:
     return prob if prob.ndim == 1 else 1.0 - prob[:, 0]
 
 
+def _json_numbers(values: dict) -> dict:
+    """NaN (e.g. a precision with no call) as None, so metrics.json stays valid JSON."""
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in values.items()}
+
+
 def _requested_output(frame: pd.DataFrame) -> str:
     if "output" not in frame.columns:
         return "bases"
@@ -87,7 +92,9 @@ class DnaCodingTask(DnaTask):
     group_unit = "locus"
     ingest_node = "validate_genomes"
     build_node = "cut_windows_on_split_loci"
-    headline_metrics = ("mcc", "auroc", "mcc_calls", "stop_sensitivity", "stop_precision")
+    # Gene-call figures next to the per-base ones; precisions are undefined (None) with no call,
+    # so they stay out of the headline the registry requires to be finite.
+    headline_metrics = ("mcc", "auroc", "mcc_calls", "stop_sensitivity")
     # A tagger needs both kinds of base to learn from: a GenBank file without CDS features has
     # none coding (issue 15); val/test need both for MCC/AUROC. Windows are the samples.
     gate_minimums = {"unit": "bases", "min_per_class": {"train": 100, "val": 1, "test": 1}}
@@ -239,10 +246,10 @@ class DnaCodingTask(DnaTask):
         genes, extra = self._gene_call_metrics(bundle, model_input) if "genomes" in model_input else ({}, {})
         if genes:
             # Gene-finder figures next to the per-base ones (per-base MCC of the track the calls cover).
-            metrics["test"].update({("mcc_calls" if k == "per_base_mcc" else k): v for k, v in genes.items()
-                                    if not k.startswith("n_")})  # fmt: skip
-            metrics["gene_calls"] = {"test": genes, "anchor": {"name": "decoder without the network", "description":
-                                     "same ORFs, hexamer and start statistics; every base at even odds", **extra["anchor"]},
+            metrics["test"].update({("mcc_calls" if k == "per_base_mcc" else k): (float(v) if np.isfinite(v) else None)
+                                    for k, v in genes.items() if not k.startswith("n_")})  # fmt: skip
+            metrics["gene_calls"] = {"test": _json_numbers(genes), "anchor": {"name": "decoder without the network", "description":
+                                     "same ORFs, hexamer and start statistics; every base at even odds", **_json_numbers(extra["anchor"])},
                                      "decoder": {k: v for k, v in extra["decoder"].items() if k != "start_log_ratio"},
                                      "decoder_tuning_on_val": bundle.get("decoder_tuning", [])}  # fmt: skip
         positions = [np.arange(b[0]["start"], b[0]["end"]) for b in per_block]
