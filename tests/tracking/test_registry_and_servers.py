@@ -120,8 +120,10 @@ def test_tracking_server_round_trip_by_alias(backend, bundles, model_inputs, tmp
         request = long_request(model_input["clean_long"], model_input["patients"]["test"])
         served = mlflow.pyfunc.load_model(champion_uri("vitals_mortality")).predict(request)
         from seqhealth.engine.fit import predict_samples
+        from seqhealth.tasks.registry import TASKS
 
-        in_process = np.ravel(predict_samples(bundle, model_input["splits"]["test"]))
+        # The served risks are the bundle's calibrated ones.
+        in_process = np.ravel(TASKS["vitals_mortality"].risks(bundle, predict_samples(bundle, model_input["splits"]["test"])))
         np.testing.assert_allclose(served["risk"], in_process, atol=1e-5)
         run = MlflowClient().get_run(registration["run_id"])
         assert run.data.metrics["test.macro_f1"] == pytest.approx(0.61)
