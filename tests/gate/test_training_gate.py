@@ -198,3 +198,19 @@ def test_no_registration_without_finite_test_metrics(classify_bundle, store, cas
         log_and_register(classify_bundle, BAD_METRICS[case], "dna_classify")
     assert _registry_state(store, name) == before
     assert len(store.search_runs([e.experiment_id for e in store.search_experiments()])) == runs
+
+
+def test_every_genome_record_quarantined_stops_in_the_pipeline_before_training(demo):
+    """Issue 15: all-quarantined dna_coding input crashed with FileNotFoundError ... COMPLETED."""
+    from seqhealth.pipelines.task_pipeline import _build_function
+
+    task = get_task("dna_coding")
+    raw = task.read_raw(demo / "dna_coding")
+    records = raw["raw_records"]
+    sequence = next(c for c in ("sequence", "seq") if c in records.columns)
+    raw["raw_records"] = records.assign(**{sequence: "7" + records[sequence].astype(str)})  # invalid first base
+    ingested = task.ingest(raw, PARAMS["dna_coding"])
+    assert len(ingested["records"]) == 0 and len(ingested["quarantine"]) == len(records)
+    build = _build_function(task)
+    with pytest.raises(TrainingGateError, match=r"dna_coding: no record passed validation .*quarantine\.csv"):
+        build(ingested["records"], PARAMS["dna_coding"][task.params_key])

@@ -27,6 +27,7 @@ import math
 from collections import Counter
 
 import numpy as np
+import pandas as pd
 
 SPLITS = ("train", "val", "test")
 IGNORE_LABEL = -100  # batching.collate.IGNORE_LABEL: positions that carry no label
@@ -130,14 +131,15 @@ def check_ingested(task: str, ingested: dict, builder_inputs: tuple[str, ...]) -
     if not sizes or min(sizes) > 0:
         return
     quarantine = ingested.get("quarantine")
-    quarantined = len(quarantine) if quarantine is not None else 0
-    has_reasons = quarantine is not None and "reason" in getattr(quarantine, "columns", ())
-    reasons = quarantine["reason"].astype(str).value_counts().to_dict() if has_reasons else {}
-    top = ", ".join(f"{reason} ({n})" for reason, n in sorted((reasons or {}).items(), key=lambda kv: -kv[1])[:5])
+    if quarantine is None:  # the pipeline's build node: ingestion has saved the quarantine file
+        found = "every record quarantined, or the input is empty"
+    else:
+        reasons = quarantine["reason"].astype(str).value_counts() if "reason" in quarantine else pd.Series(dtype=int)
+        top = ", ".join(f"{reason} ({n})" for reason, n in reasons.head(5).items())
+        found = f"{len(quarantine)} quarantined, 0 kept" + (f"; reasons: {top}" if top else "")
     raise TrainingGateError(
-        f"{task}: no record passed validation ({quarantined} quarantined, 0 kept"
-        + (f"; reasons: {top}" if top else "")
-        + f"); nothing to train on. See data/08_reporting/{task}/quarantine.csv and ingest_report.json."
+        f"{task}: no record passed validation ({found}); nothing to train on. "
+        f"The reasons per record: data/08_reporting/{task}/quarantine.csv (counts: ingest_report.json)."
     )
 
 
