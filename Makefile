@@ -62,13 +62,13 @@ serve: setup
 	  -m "models:/seqhealth-$(TASK)@champion" --env-manager local -h $(HOST) -p $(SERVE_PORT)
 
 predict: setup
-	$(KEDRO) run --pipeline predict --params "predict.task=$(TASK),predict.path=$(DATA)$(MORE_PARAMS)"
+	$(KEDRO) run --pipelines predict --params "predict.task=$(TASK),predict.path=$(DATA)$(MORE_PARAMS)"
 
 tune: setup
-	$(KEDRO) run --pipeline tune --params "tune.task=$(TASK),tune.n_trials=$(TRIALS),tune.n_workers=$(WORKERS)$(MORE_PARAMS)"
+	$(KEDRO) run --pipelines tune --params "tune.task=$(TASK),tune.n_trials=$(TRIALS),tune.n_workers=$(WORKERS)$(MORE_PARAMS)"
 
 retrain: setup
-	$(KEDRO) run --pipeline retrain --params "retrain.task=$(TASK)$(MORE_PARAMS)"
+	$(KEDRO) run --pipelines retrain --params "retrain.task=$(TASK)$(MORE_PARAMS)"
 
 airflow-dag: setup
 	$(KEDRO) airflow create --pipelines retrain --group-by memory \

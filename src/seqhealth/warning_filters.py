@@ -6,7 +6,8 @@ default ``kedro run`` (issue 16): 8 warnings, of which these are the dependency 
 
 * 5x ``register_new_resolver() is deprecated``: Kedro 1.7's ``OmegaConfigLoader`` registers its
   resolvers (and the project's ``custom_resolvers`` setting) with OmegaConf's old API; the
-  project only hands the resolvers over, Kedro makes the call.
+  project only hands the resolvers over, Kedro makes the call; kedro-mlflow 2.0's hook does the
+  same for its ``km.random_name`` resolver.
 * 1x per process ``isinstance(treespec, LeafSpec) is deprecated``: Lightning 2.6.6's own
   ``utilities/_pytree.py`` builds a ``LeafSpec`` for every batch transfer under torch 2.13.
 """
@@ -22,8 +23,9 @@ def install() -> None:
     global _INSTALLED
     if _INSTALLED:
         return
-    warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning,
-                            module=r"kedro\.config\.omegaconf_config")
+    for module in (r"kedro\.config\.omegaconf_config", r"kedro_mlflow\.framework\.hooks\.mlflow_hook"):
+        warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning,
+                                module=module)
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
                             category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
     _INSTALLED = True
