@@ -95,9 +95,13 @@ class DnaCodingTask(DnaTask):
     # Gene-call figures next to the per-base ones; precisions are undefined (None) with no call,
     # so they stay out of the headline the registry requires to be finite.
     headline_metrics = ("mcc", "auroc", "mcc_calls", "stop_sensitivity")
+    # With ``output=genes`` a record with no call is listed with this reason (serving.predictors).
+    unscored_reason = "no gene call on this record (no ORF scored above the decoder's threshold)"
     # A tagger needs both kinds of base to learn from: a GenBank file without CDS features has
     # none coding (issue 15); val/test need both for MCC/AUROC. Windows are the samples.
-    gate_minimums = {"unit": "bases", "min_per_class": {"train": 100, "val": 1, "test": 1}}
+    # Coding vs non-coding whatever the labels (0/1, or the six strand/frame classes 1-6).
+    gate_minimums = {"unit": "bases", "min_per_class": {"train": 100, "val": 1, "test": 1},
+                     "class_groups": {"non-coding": [0], "coding": [1, 2, 3, 4, 5, 6]}}  # fmt: skip
 
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
         return {"raw_records": read_sequence_records(Path(path))}
@@ -317,7 +321,10 @@ class DnaCodingTask(DnaTask):
         Never an empty GFF3 presented as a result: a run in which no record got a gene call raises
         with the reason, and records without a call are listed in ``genes_report.json``.
         """
-        calls = score(request.assign(output="genes"))
+        scored = score(request.assign(output="genes"))
+        # A record without a call comes back as one row with null fields and a reason (serving).
+        calls = scored[scored["gene_id"].notna()].drop(columns=["reason"], errors="ignore").reset_index(drop=True)
+        calls = calls.astype({"start": np.int64, "end": np.int64})
         lengths = dict(zip(request["id"].astype(str), request["sequence"].str.len()))
         without = sorted(set(lengths) - set(calls["id"].astype(str)))
         if calls.empty:
