@@ -186,6 +186,7 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
         seed=int(train_cfg.get("seed", 42)),
     )
     model = SequenceModel(**hparams)
+    _check_monitor(model, train_cfg, model_input.get("task", "?"))
     if train_cfg.get("_init_state_dict") is not None:
         # Warm start (e.g. a retraining challenger from the champion's weights).
         model.load_state_dict(train_cfg["_init_state_dict"])
@@ -220,6 +221,19 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
         },
     }
     return bundle, history.rows
+
+
+def _check_monitor(model: SequenceModel, train_cfg: dict, task: str) -> None:
+    """Early stopping on a metric this model never logs (e.g. ``val_macro_f1`` of a multiclass
+    configuration on two-class data) fails in Lightning after the first epoch with a message
+    about a callback; say it before training, in the configuration's terms."""
+    monitor = train_cfg.get("monitor", TRAIN_DEFAULTS["monitor"])
+    logged = ["val_loss", *model.val_metrics.keys(), "train_loss"]
+    if monitor not in logged:
+        raise ValueError(
+            f"{task}: train.monitor {monitor!r} is not a metric this model logs for this data ({', '.join(logged)}); "
+            f"set {task}.train.monitor (and monitor_mode) to one of them"
+        )
 
 
 def _best_epoch(rows: list[dict], monitor: str | None, mode: str) -> int:

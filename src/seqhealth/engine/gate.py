@@ -12,6 +12,8 @@ Minimums (a split missing from a mapping is not checked; 0 disables a check):
 * ``min_per_class``: ``{split: n}`` label units of EVERY class in a split. A unit is what the
   labels count: a sample for sequence-level labels, a position (base, hour) for per-position
   labels; ``unit`` names it in messages. Classification only (``task_kind`` tagging/sequence);
+* ``class_groups``: ``{name: [class indices]}`` counts groups of classes as one class (e.g. the
+  six strand/frame classes of a gene finder as ``coding``); by default every class counts;
 * ``min_classes``: ``{split: n}`` distinct classes present in a split (for multiclass tasks,
   where every class in every split is too much to ask of small held-out sets; a binary task
   with 2 here needs both outcomes whatever ``min_per_class`` says).
@@ -69,8 +71,9 @@ def _class_units(samples: list[dict]) -> Counter:
     return counts
 
 
-def gate_counts(model_input: dict) -> dict:
-    """``{split: {"samples": n, "classes": {class name: units}}}`` (classes only for classification)."""
+def gate_counts(model_input: dict, class_groups: dict | None = None) -> dict:
+    """``{split: {"samples": n, "classes": {class name: units}}}`` (classes only for classification;
+    with ``class_groups`` per group of classes)."""
     classify = model_input.get("task_kind") in ("tagging", "sequence")
     n_classes = int(model_input.get("n_classes") or 1)
     names = list(model_input.get("class_names") or [])
@@ -82,7 +85,11 @@ def gate_counts(model_input: dict) -> dict:
         entry: dict = {"samples": len(samples)}
         if classify:
             units = _class_units(samples)
-            entry["classes"] = {(names[k] if k < len(names) else str(k)): int(units.get(k, 0)) for k in expected}
+            if class_groups:
+                entry["classes"] = {name: int(sum(units.get(int(k), 0) for k in members))
+                                    for name, members in class_groups.items()}  # fmt: skip
+            else:
+                entry["classes"] = {(names[k] if k < len(names) else str(k)): int(units.get(k, 0)) for k in expected}
         counts[split] = entry
     return counts
 
@@ -92,7 +99,7 @@ def check_training_gate(model_input: dict, minimums: dict | None = None) -> dict
     rules = merge_minimums(GENERIC_MINIMUMS, minimums)
     task = model_input.get("task", "?")
     unit = rules.get("unit", "labels")
-    counts = gate_counts(model_input)
+    counts = gate_counts(model_input, rules.get("class_groups"))
     problems = []
     for split in SPLITS:
         found = counts[split]
