@@ -1,5 +1,8 @@
 # Quick start (see README): `make run` and `make test`.
-# Telemetry: off by the committed .telemetry file (consent: false), for make and bare kedro alike.
+# Telemetry: Kedro's is off by the committed .telemetry file (consent: false), for make and bare
+# kedro alike; MLflow's by seqhealth itself (src/seqhealth/no_telemetry.py) and, for the mlflow
+# servers started here (which import no seqhealth before serving), by this default.
+export MLFLOW_DISABLE_TELEMETRY ?= true
 VENV := .venv/bin
 
 # Everyday commands (README): nothing to activate; .venv/bin goes first on PATH for every tool
