@@ -116,3 +116,11 @@ def test_gene_metrics_count_stops_and_exact_matches():
 def test_records_without_a_possible_gene_say_why(sequence, reason):
     assert reason in unscorable_reason(encode(sequence))
     assert unscorable_reason(encode(SEQUENCE)) is None
+
+
+def test_decoder_settings_survive_the_round_trip_through_the_bundle():
+    from seqhealth.genomics.gene_finder import DEFAULT_DECODER, decoder_with
+
+    tuned = {key: 0.123 for key in DEFAULT_DECODER}
+    kept = decoder_with({"start_log_ratio": [0.0, 0.0, 0.0]}, tuned)
+    assert {key: kept[key] for key in DEFAULT_DECODER} == tuned  # every setting tuning may choose

@@ -22,7 +22,8 @@ from seqhealth.genomics.gene_metrics import annotated_genes, gene_level_metrics
 DEFAULT_DECODER = {
     "min_length": 90,
     "max_overlap": 60,
-    "bias": 0.0,
+    "bias": -1.0,
+    "network_weight": 0.3,
     "codon_weight": 1.0,
     "start_weight": 1.0,
     "clip": 6.0,
