@@ -54,9 +54,8 @@ class VitalsSepsisTask(VitalsTask):
         """One sample per stay on its hourly grid; the target is the per-hour ``SepsisLabel``."""
         sequences = hourly_sequences(clean_long, hourly_labels, params)
         ordered = hourly_labels.sort_values(["patient_id", "time_h"])
-        label_arrays = {
-            str(p): frame["label"].to_numpy(dtype=np.float32) for p, frame in ordered.groupby("patient_id", sort=False)
-        }
+        ids, starts = np.unique(ordered["patient_id"].to_numpy(), return_index=True)
+        label_arrays = {str(p): y for p, y in zip(ids, np.split(ordered["label"].to_numpy(dtype=np.float32), starts[1:]), strict=True)}
         model_input = self.vitals_model_input(
             sequences, lambda patient, seq, stats: label_arrays[patient][: len(seq["times"])],
             {p: int(label_arrays[p].max() > 0) for p in sequences}, params, causal=True, task_kind="tagging",

@@ -56,13 +56,14 @@ def build_patient_sequences(
         if max_hours is not None:
             grid = grid[grid["time_h"] <= max_hours]
     grid = grid.drop_duplicates().sort_values(["patient_id", "time_h"], ignore_index=True)
-    step_of = pd.Series(np.arange(len(grid)), index=pd.MultiIndex.from_frame(grid))
-    var_index = {name: i for i, name in enumerate(variables)}
-    obs = obs[obs["variable"].isin(var_index)]
-    steps = step_of.reindex(pd.MultiIndex.from_frame(obs[["patient_id", "time_h"]])).to_numpy()
+    # Column of each observation (-1: not a model variable) and its step on the grid (a left
+    # join in observation order, so of repeated measurements the last one still wins).
+    cols = pd.Index(list(variables)).get_indexer(obs["variable"])
+    obs, cols = obs[cols >= 0], cols[cols >= 0]
+    step_of = grid.assign(_step=np.arange(len(grid), dtype=np.float64))
+    steps = obs[["patient_id", "time_h"]].merge(step_of, how="left", on=["patient_id", "time_h"])["_step"].to_numpy()
     on_grid = ~np.isnan(steps)
     values = np.full((len(grid), len(variables)), np.nan, dtype=np.float32)
-    cols = obs["variable"].map(var_index).to_numpy()
     values[steps[on_grid].astype(np.int64), cols[on_grid]] = obs["value"].to_numpy()[on_grid]
 
     patient_ids, starts = np.unique(grid["patient_id"].to_numpy(), return_index=True)

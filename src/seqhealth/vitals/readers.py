@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqhealth.quality import DataFormatError
+from seqhealth.vitals.psv_columnar import FileListing, read_psv_files
 from seqhealth.vitals.schema import P2012_HEADER, PSV_LABEL, PSV_TIME
 
 RAW_OBSERVATION_COLUMNS = ["source_file", "patient_id", "time", "variable", "value"]
@@ -217,7 +218,8 @@ def read_2019_file(path: Path, label_optional: bool = False) -> pd.DataFrame:
 
 
 def read_2019_directory(directory: Path) -> pd.DataFrame:
-    """All ``*.psv`` under ``directory`` (recursive, sorted) as one wide frame.
+    """All ``*.psv`` under ``directory`` (recursive, sorted) as one wide frame, read by one
+    columnar Polars scan per distinct header (``vitals.psv_columnar``).
 
     ``frame.attrs["files"]`` lists every file with its own columns, so validation can tell a
     header-only file and a file missing a column apart from a concatenation artefact.
@@ -229,12 +231,12 @@ def read_2019_directory(directory: Path) -> pd.DataFrame:
 def _wide_2019(paths, ignored, where, label_optional: bool = False) -> pd.DataFrame:
     if not paths:
         raise DataFormatError(where, "no *.psv file found under the directory")
-    frames = [read_2019_file(p, label_optional) for p in paths]
-    wide = pd.concat(frames, ignore_index=True)
-    wide.attrs["files"] = [
-        {"source_file": str(p), "patient_id": patient_id_of(p, ".psv"), "columns": list(f.columns[3:])}
-        for p, f in zip(paths, frames, strict=True)
-    ]
+    ids = [patient_id_of(p, ".psv") for p in paths]
+    wide, columns = read_psv_files(paths, ids, read_2019_file, label_optional, PSV_TIME, PSV_LABEL)
+    wide.attrs["files"] = FileListing(
+        {"source_file": str(p), "patient_id": pid, "columns": cols}
+        for p, pid, cols in zip(paths, ids, columns, strict=True)
+    )
     wide.attrs["ignored_files"] = [str(p) for p in ignored]
     return wide
 

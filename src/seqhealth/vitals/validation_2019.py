@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from seqhealth.quality import QuarantineLog
-from seqhealth.vitals.accounting import DOMAIN, ObservationFlags, finish_report, range_violations
+from seqhealth.vitals.accounting import DOMAIN, ObservationFlags, finish_report
+from seqhealth.vitals.cells import numbers, present_mask, text_array
 from seqhealth.vitals.schema import (
     PSV_COLUMNS,
     PSV_FEATURES,
@@ -22,7 +24,6 @@ from seqhealth.vitals.schema import (
     RANGES_2019,
 )
 
-_MISSING_CELLS = ("", "NaN", "nan", "NA", "N/A", "null")
 _META = ("source_file", "patient_id", "row")
 
 
@@ -72,27 +73,26 @@ def _iculos_sequence_problems(valid: pd.Series, file: pd.Series) -> np.ndarray:
 
 
 def _row_problems(wide: pd.DataFrame, dropped_file: np.ndarray):
-    """Per-row (field, reason) for bad ICULOS (non-integer, out of sequence) or SepsisLabel."""
-    text = wide[PSV_TIME].fillna("").astype(str)
-    iculos = pd.to_numeric(text.str.strip(), errors="coerce")
+    """Per-row (field, reason) for bad ICULOS (non-integer, out of sequence) or SepsisLabel;
+    reasons are written only for the rows that have one."""
+    time_text, label_text = text_array(wide[PSV_TIME]), text_array(wide[PSV_LABEL])
+    iculos, label = numbers(time_text), numbers(label_text)
     integer = np.isfinite(iculos) & (iculos == np.round(iculos)) & ~dropped_file
-    sequence = _iculos_sequence_problems(iculos.where(integer), wide["source_file"])
+    sequence = _iculos_sequence_problems(pd.Series(np.where(integer, iculos, np.nan)), wide["source_file"])
     field = np.full(len(wide), None, dtype=object)
     reason = np.full(len(wide), None, dtype=object)
-    label_text = wide[PSV_LABEL].fillna("").astype(str)
-    label = pd.to_numeric(label_text.str.strip(), errors="coerce")
-    bad_label = (~label.isin([0, 1])).to_numpy()
-    row_text = "row " + wide["row"].astype(str) + ": "
+    bad_label = ~np.isin(label, [0, 1])
     checks = [
-        (~integer.to_numpy(), PSV_TIME, row_text + "ICULOS '" + text + "' is not an integer"),
-        (~pd.isna(sequence), PSV_TIME, row_text + sequence.astype(str)),
-        (bad_label, PSV_LABEL, row_text + "SepsisLabel '" + label_text + "' is not 0/1"),
+        (~integer, PSV_TIME, lambda i: f"ICULOS '{time_text[i].as_py() or ''}' is not an integer"),
+        (~pd.isna(sequence), PSV_TIME, lambda i: str(sequence[i])),
+        (bad_label, PSV_LABEL, lambda i: f"SepsisLabel '{label_text[i].as_py() or ''}' is not 0/1"),
     ]  # fmt: skip
+    rows = wide["row"].to_numpy()
     for mask, name, why in checks:
-        selected = mask & pd.isna(field) & ~dropped_file
+        selected = np.flatnonzero(mask & pd.isna(field) & ~dropped_file)
         field[selected] = name
-        reason[selected] = np.asarray(why, dtype=object)[selected]
-    return field, reason, iculos.to_numpy(dtype=float), label.to_numpy(dtype=float)
+        reason[selected] = [f"row {rows[i]}: {why(i)}" for i in selected]
+    return field, reason, iculos, label
 
 
 def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
@@ -110,7 +110,8 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
     seen: dict[str, str] = {}
     for entry in files:
         source, patient = entry["source_file"], entry["patient_id"]
-        missing = [c for c in PSV_COLUMNS if c not in entry["columns"]]
+        have = set(entry["columns"])
+        missing = [c for c in PSV_COLUMNS if c not in have]
         if patient in seen:
             dropped_files[source] = "patient_id"
             context.add(
@@ -131,35 +132,51 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
         context.add(wide.at[i, "source_file"], f"{wide.at[i, 'patient_id']}/row{wide.at[i, 'row']}",
                     row_field[i], row_reason[i])  # fmt: skip
 
-    # Observations: non-missing cells of the feature columns, in file order.
+    # Observations: non-missing cells of the feature columns, in file order (row-major), judged
+    # column by column on Arrow arrays; reason and record texts only for quarantined cells.
     features = [c for c in PSV_FEATURES if c in wide.columns]
-    cells = wide[features].to_numpy(dtype=object)
-    present = ~pd.isna(cells) & ~np.isin(cells.astype(str), _MISSING_CELLS)
+    texts = [text_array(wide[c]) for c in features]
+    present = np.column_stack([present_mask(t) for t in texts]) if features else np.zeros((len(wide), 0), bool)
     row_idx, col_idx = np.nonzero(present)
-    obs = pd.DataFrame({
-        "source_file": wide["source_file"].to_numpy()[row_idx],
-        "patient_id": wide["patient_id"].to_numpy()[row_idx],
-        "row": wide["row"].to_numpy()[row_idx],
-        "variable": np.asarray(features, dtype=object)[col_idx],
-        "value": cells[row_idx, col_idx].astype(str),
-    })  # fmt: skip
-    flags = ObservationFlags(len(obs))
+    del present
+    parsed = np.column_stack([numbers(t) for t in texts]) if features else np.zeros((len(wide), 0))
+    values = parsed[row_idx, col_idx]
+    inside = np.column_stack([ranges[c].contains(parsed[:, j]) if c in ranges else np.ones(len(wide), bool)
+                              for j, c in enumerate(features)]) if features else parsed.astype(bool)  # fmt: skip
+    del parsed
+    names = np.asarray(features, dtype=object)
+
+    def cell(i: int) -> str:
+        return texts[col_idx[i]][row_idx[i]].as_py()
+
+    flags = ObservationFlags(len(row_idx))
     file_reason = {"patient_id": "patient id already read from another file",
                    "columns": "file is missing required columns"}  # fmt: skip
     obs_file_field = file_field.to_numpy()[row_idx]
     for name, why in file_reason.items():
         flags.flag(obs_file_field == name, name, why)
-    flags.flag(~pd.isna(row_field[row_idx]), "row", row_reason[row_idx])
-    flags.field[flags.field == "row"] = row_field[row_idx][flags.field == "row"]
-    values = pd.to_numeric(obs["value"].str.strip(), errors="coerce").to_numpy(dtype=float)
-    flags.flag(~np.isfinite(values), "value",
-               "non-numeric value '" + obs["value"] + "' for " + obs["variable"])  # fmt: skip
-    outside, range_text = range_violations(obs["variable"], values, ranges)
-    flags.flag(outside, "value", obs["variable"] + "=" + obs["value"]
-               + " outside plausible range " + range_text)  # fmt: skip
+    bad_row = ~pd.isna(row_field)
+    selected = bad_row[row_idx] & flags.alive
+    flags.field[selected] = row_field[row_idx[selected]]
+    flags.reason[selected] = row_reason[row_idx[selected]]
+
+    def lazy(mask, text) -> np.ndarray:
+        """Reasons for the still-unflagged cells of ``mask`` only."""
+        out = np.full(len(row_idx), None, dtype=object)
+        chosen = np.flatnonzero(np.asarray(mask, dtype=bool) & flags.alive)
+        out[chosen] = [text(i) for i in chosen]
+        return out
+
+    non_numeric = ~np.isfinite(values)
+    flags.flag(non_numeric, "value", lazy(non_numeric, lambda i: f"non-numeric value '{cell(i)}' for {names[col_idx[i]]}"))
+    outside = ~inside[row_idx, col_idx]
+    flags.flag(outside, "value", lazy(outside, lambda i: f"{names[col_idx[i]]}={cell(i)} outside plausible range "
+                                                         f"{ranges[names[col_idx[i]]]}"))  # fmt: skip
 
     # Patient level: a stay needs at least one kept observation.
-    alive_patients = set(obs["patient_id"][flags.alive])
+    patient_of_row = wide["patient_id"].to_numpy()
+    alive = flags.alive
+    alive_patients = set(pd.unique(patient_of_row[np.unique(row_idx[alive])]))
     empty = [
         e
         for e in files
@@ -174,11 +191,10 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
         )
     row_ok = pd.isna(row_field) & ~dropped_file & wide["patient_id"].isin(alive_patients).to_numpy()
 
-    alive = flags.alive
-    time_h = iculos[row_idx]
-    clean = pd.DataFrame({"patient_id": obs["patient_id"][alive].to_numpy(),
-                          "time_h": time_h[alive], "variable": obs["variable"][alive].to_numpy(),
-                          "value": values[alive]})  # fmt: skip
+    kept_rows = row_idx[alive]
+    clean = pa.table({"patient_id": text_array(wide["patient_id"]).take(kept_rows), "time_h": iculos[kept_rows],
+                      "variable": pa.array(features, pa.large_string()).take(col_idx[alive]),
+                      "value": values[alive]}).to_pandas()  # Arrow-backed text: no Python strings per cell
     labels = pd.DataFrame(
         {
             "patient_id": wide["patient_id"][row_ok].to_numpy(),
@@ -186,11 +202,16 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
             "label": label[row_ok].astype(int),
         }
     )
-    record_id = obs["patient_id"] + "/row" + obs["row"].astype(str) + "/" + obs["variable"]
+    flagged = np.flatnonzero(~pd.isna(flags.field))
+    record_id = np.full(len(row_idx), None, dtype=object)
+    source = np.full(len(row_idx), None, dtype=object)
+    row_no, file_of_row = wide["row"].to_numpy(), wide["source_file"].to_numpy()
+    record_id[flagged] = [f"{patient_of_row[row_idx[i]]}/row{row_no[row_idx[i]]}/{names[col_idx[i]]}" for i in flagged]
+    source[flagged] = file_of_row[row_idx[flagged]]
     rows_bad = int((~pd.isna(row_field)).sum())
     septic = labels.groupby("patient_id")["label"].max()
     quarantine, report = finish_report(
-        flags, obs, clean, obs["source_file"], record_id, context,
+        flags, row_idx, clean, source, record_id, context,
         patients_in=len(files), patients_kept=int(clean["patient_id"].nunique()),
         rows_in=len(wide), rows_kept=int(row_ok.sum()), rows_quarantined=rows_bad,
         rows_of_quarantined_patients=len(wide) - int(row_ok.sum()) - rows_bad,
