@@ -19,28 +19,29 @@ from kedro.io import AbstractDataset, DatasetError
 from seqhealth.tasks.registry import TASK_NAMES, get_task
 
 
-def read_raw_input(task: str, path: Path) -> dict:
+def read_raw_input(task: str, path: Path, pipeline: str = "predict") -> dict:
     if task not in TASK_NAMES:
         raise DatasetError(
-            f"predict.task must be one of {TASK_NAMES}, got {task!r} "
-            '(kedro run --pipeline predict --params "predict.task=<task>,predict.path=<file or folder>")'
+            f"{pipeline}.task must be one of {TASK_NAMES}, got {task!r} "
+            f'(kedro run --pipeline {pipeline} --params "{pipeline}.task=<task>,{pipeline}.path=<file or folder>")'
         )
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"predict.path {str(path)!r} does not exist")
+        raise DatasetError(f"{pipeline}.path {str(path)!r} does not exist")
     return {"task": task, **get_task(task).read_predict_input(path)}
 
 
 class RawInputDataset(AbstractDataset[None, dict]):
     """Read-only raw input of ``task`` at ``path`` (a file or a folder)."""
 
-    def __init__(self, task: str, path: str, metadata: dict[str, Any] | None = None):
+    def __init__(self, task: str, path: str, metadata: dict[str, Any] | None = None, pipeline: str = "predict"):
         self._task = task
         self._path = Path(path)
+        self._pipeline = pipeline  # the parameters' name in error messages: predict | explain
         self.metadata = metadata
 
     def load(self) -> dict:
-        return read_raw_input(self._task, self._path)
+        return read_raw_input(self._task, self._path, self._pipeline)
 
     def save(self, data) -> None:
         raise DatasetError(f"RawInputDataset({self._path}) is read-only; save() is not supported")

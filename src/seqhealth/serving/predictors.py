@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from seqhealth.engine.explain import ExplanationError
 from seqhealth.engine.fit import load_model
 from seqhealth.models.module import SequenceModel
 from seqhealth.tasks.registry import task_of_bundle
@@ -24,6 +25,16 @@ class RawPredictor:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         return listed_unscored(self.task, frame, self.task.predict_request(self.model, self.bundle, frame, self.limits))
+
+    def explain(self, frame: pd.DataFrame, table: str | None = None, ids=None) -> pd.DataFrame:
+        """One table of ``Task.explain`` (default its first: one row per record / patient) for a
+        raw request, under the same request limits as predictions (plus ``EXPLAIN_LIMITS``); no
+        plots are drawn."""
+        tables, _ = self.task.explain(self.model, self.bundle, frame, {"limits": self.limits, "ids": ids, "max_plots": 0})
+        name = table or next(iter(tables))
+        if name not in tables:
+            raise ExplanationError(f"no explanation table {name!r}; {self.task.name} gives {sorted(tables)}")
+        return tables[name]
 
 
 def listed_unscored(task, frame: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:

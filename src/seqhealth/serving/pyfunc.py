@@ -23,15 +23,19 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
+from seqhealth.engine.explain import ExplanationError
 from seqhealth.serving.predictors import RawPredictor
 from seqhealth.serving.raw_inputs import DEFAULT_LIMITS, RawInputError
 from seqhealth.tasks.base import Task
 from seqhealth.tasks.registry import task_of_bundle
 
 BUNDLE_ARTIFACT = "bundle"
-REQUIREMENT_PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "biopython", "mlflow")
+REQUIREMENT_PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "biopython", "mlflow", "captum")
+# Request parameters: ``{"explain": true}`` answers with the task's explanation table instead of
+# predictions (``explain_table`` picks another of its tables, e.g. ``effects``, ``attributions``).
+PARAMS_SCHEMA = ParamSchema([ParamSpec("explain", "boolean", False), ParamSpec("explain_table", "string", "")])
 
 
 class SeqhealthPyfunc(mlflow.pyfunc.PythonModel):
@@ -49,9 +53,12 @@ class SeqhealthPyfunc(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if self._predictor is None:
             self.load_context(context)
+        params = params or {}
         try:
+            if params.get("explain"):  # explanations on request: {"explain": true, "explain_table": ...}
+                return self._predictor.explain(_as_frame(model_input), params.get("explain_table") or None)
             return self._predictor.predict(_as_frame(model_input))
-        except RawInputError as error:
+        except (RawInputError, ExplanationError) as error:
             raise MlflowException(f"invalid input: {error}", error_code=INVALID_PARAMETER_VALUE) from None
 
     def __getstate__(self):
@@ -110,7 +117,7 @@ def log_pyfunc(bundle: dict, name: str = "model", limits: dict | None = None, **
             name=name,
             python_model=SeqhealthPyfunc(limits),
             artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
-            signature=ModelSignature(inputs=input_schema(task), outputs=output_schema(bundle)),
+            signature=ModelSignature(inputs=input_schema(task), outputs=output_schema(bundle), params=PARAMS_SCHEMA),
             input_example=example_input(bundle),
             pip_requirements=pip_requirements(),
             **log_model_kwargs,

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from seqhealth.engine.explain import ExplanationError
 from seqhealth.splits import split_groups
 
 
@@ -130,6 +131,14 @@ class Task(ABC):
         table}``, e.g. GFF3 gene calls); ``score(frame)`` runs the same model on a request.
         Default: none."""
         return {}
+
+    # ------------------------------------------------------------------------- explanations
+    def explain(self, model, bundle: dict, request: pd.DataFrame, options: dict) -> tuple[dict, dict]:
+        """Why the model predicts what it does for each record / patient of a validated raw
+        ``request`` (``options``: ``ids`` to choose, ``limits`` as in serving, ``max_plots``...).
+        Returns ``({table name: DataFrame}, {figure file name: Figure})``; the first table is the
+        per-unit one. Default: the task offers none."""
+        raise ExplanationError(f"task {self.name} offers no explanations")
 
     # ---------------------------------------------------------------------------- demo data
     @abstractmethod

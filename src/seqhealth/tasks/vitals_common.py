@@ -289,6 +289,12 @@ class VitalsTask(Task):
         ]  # fmt: skip
         return pd.DataFrame(rows)
 
+    def explain(self, model, bundle: dict, request: pd.DataFrame, options: dict):
+        """Integrated gradients per variable and hour (``tasks.vitals_explain``)."""
+        from seqhealth.tasks.vitals_explain import explain_vitals
+
+        return explain_vitals(self, model, bundle, request, options)
+
     def encoded_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict):
         """``(patients, per-patient model outputs, per-patient step times)`` of a raw request."""
         clean = vitals_long_table(frame, bundle["preprocessing"], self.ranges, limits)
