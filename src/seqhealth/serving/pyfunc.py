@@ -48,6 +48,10 @@ class SeqhealthPyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         with open(context.artifacts[BUNDLE_ARTIFACT], "rb") as handle:
             bundle = pickle.load(handle)
+        # Logged from code (``serving/pyfunc_model.py``): the limits travel in the model config.
+        logged = (getattr(context, "model_config", None) or {}).get("limits")
+        if logged:
+            self.limits = {**DEFAULT_LIMITS, **logged}
         self._predictor = RawPredictor(bundle, self.limits)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
@@ -115,7 +119,8 @@ def log_pyfunc(bundle: dict, name: str = "model", limits: dict | None = None, **
             pickle.dump(bundle, handle, protocol=pickle.HIGHEST_PROTOCOL)
         return mlflow.pyfunc.log_model(
             name=name,
-            python_model=SeqhealthPyfunc(limits),
+            python_model=str(Path(__file__).with_name("pyfunc_model.py")),
+            model_config={"limits": {**DEFAULT_LIMITS, **(limits or {})}},
             artifacts={BUNDLE_ARTIFACT: str(bundle_path)},
             signature=ModelSignature(inputs=input_schema(task), outputs=output_schema(bundle), params=PARAMS_SCHEMA),
             input_example=example_input(bundle),
