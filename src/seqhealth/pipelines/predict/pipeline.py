@@ -17,24 +17,27 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 prepare_request,
-                inputs="predict.raw_input",
-                outputs=["predict.request", "predict.quarantine", "predict.ingest_report"],
+                inputs="raw_input",
+                outputs=["request", "quarantine", "ingest_report"],
                 name="validate_raw_input",
                 tags=["predict", "inference", "ingestion"],
             ),
             Node(
                 score_with_champion,
-                inputs=["predict.request", "params:predict"],
-                outputs="predict.predictions",
+                inputs=["request", "params:predict"],
+                outputs="predictions",
                 name="score_with_champion",
                 tags=["predict", "inference"],
             ),
             Node(
                 task_predict_outputs,
-                inputs=["predict.request", "predict.predictions", "params:predict"],
-                outputs="predict.task_outputs",
+                inputs=["request", "predictions", "params:predict"],
+                outputs="task_outputs",
                 name="write_task_outputs",
                 tags=["predict", "inference"],
             ),
-        ]
+        ],
+        # Datasets are `predict.<name>` (catalog_predict.yml); Kedro adds the prefix.
+        namespace="predict",
+        parameters={"params:predict"},
     )

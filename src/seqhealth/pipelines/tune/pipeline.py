@@ -10,28 +10,31 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 tune_hyperparameters,
-                inputs=["tune.model_input", "parameters"],
-                outputs=["tune.study_summary", "tune.best_params"],
+                inputs=["model_input", "parameters"],
+                outputs=["study_summary", "best_params"],
                 name="run_optuna_study",
             ),
             Node(
                 study_plots,
-                inputs=["tune.study_summary", "params:tune"],
-                outputs=["tune.optimization_history", "tune.param_importances", "tune.parallel_coordinate"],
+                inputs=["study_summary", "params:tune"],
+                outputs=["optimization_history", "param_importances", "parallel_coordinate"],
                 name="plot_study",
             ),
             Node(
                 train_best_configuration,
-                inputs=["tune.model_input", "tune.best_params", "parameters"],
-                outputs=["tune.best_model", "tune.best_training_history", "tune.best_metrics"],
+                inputs=["model_input", "best_params", "parameters"],
+                outputs=["best_model", "best_training_history", "best_metrics"],
                 name="train_best_configuration",
             ),
             Node(
                 register_best_model,
-                inputs=["tune.best_model", "tune.best_metrics"],
-                outputs="tune.registration",
+                inputs=["best_model", "best_metrics"],
+                outputs="registration",
                 name="register_best_model",
             ),
         ],
         tags=["tune"],
+        # Datasets are `tune.<name>` (catalog_tune.yml); Kedro adds the prefix.
+        namespace="tune",
+        parameters={"params:tune"},
     )
