@@ -65,7 +65,8 @@ def test_isotonic_is_stored_as_numbers_and_predicts_like_scikit_learn(weighted_s
     y, p, _ = weighted_scores
     calibrator = fit_calibrator(y, p, "isotonic")
     assert all(isinstance(v, float) for v in calibrator["x"] + calibrator["y"])
-    reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
+    assert 0 < min(calibrator["y"]) and max(calibrator["y"]) < 1  # never a risk of exactly 0 or 1
+    reference = IsotonicRegression(y_min=1e-3, y_max=1 - 1e-3, out_of_bounds="clip").fit(p, y)
     grid = np.linspace(0, 1, 1001)
     np.testing.assert_allclose(apply_calibration(calibrator, grid), reference.predict(grid), atol=1e-12)
 
@@ -113,6 +114,7 @@ def test_threshold_reaches_the_specificity_and_is_the_lowest_that_does():
         assert alert_counts(y, risk, t)["specificity"] >= target
         lower = np.max(risk[(risk < t)])
         assert alert_counts(y, risk, lower)["specificity"] < target
+        assert lower < t < np.min(risk[risk > lower])  # half-way between two risks seen
 
 
 def test_alert_table_counts_workload_and_warning():

@@ -15,15 +15,19 @@ SPECIFICITIES = (0.80, 0.90, 0.95)
 
 
 def threshold_at_specificity(y: np.ndarray, risk: np.ndarray, specificity: float) -> float:
-    """The lowest threshold whose alerts (``risk >= t``) keep specificity >= ``specificity`` on
-    (``y``, ``risk``): the ``specificity`` quantile of the negatives' risks, nudged above ties."""
+    """A threshold whose alerts (``risk >= t``) keep specificity >= ``specificity`` on (``y``,
+    ``risk``) and alert on every risk seen above it: just above the ``specificity`` quantile of the
+    negatives' risks (and its ties)."""
     y, risk = np.asarray(y, dtype=int).ravel(), np.asarray(risk, dtype=np.float64).ravel()
     negatives = np.sort(risk[y == 0])
     if negatives.size == 0:
         return float(np.max(risk)) if risk.size else 0.5
     k = int(np.ceil(specificity * negatives.size)) - 1  # this many negatives (and ties) stay silent
     t = negatives[min(max(k, 0), negatives.size - 1)]
-    return float(np.nextafter(t, np.inf))
+    # Half-way to the next higher risk seen: a risk just above a tied (e.g. isotonic) step on new
+    # patients does not alert by a hair.
+    above = risk[risk > t]
+    return float((t + above.min()) / 2) if above.size else float(np.nextafter(t, np.inf))
 
 
 def alert_counts(y: np.ndarray, risk: np.ndarray, threshold: float) -> dict:
