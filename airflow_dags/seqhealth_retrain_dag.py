@@ -4,7 +4,7 @@ do not edit by hand; regenerate with
 
 Each Airflow task runs `kedro run --pipeline retrain --params "retrain.task=<task>"` in
 one Kedro session (the pipeline's nodes are connected by in-memory datasets and hold one lock):
-nodes: fingerprint_raw_partitions, ingest_partitions_with_frozen_eval_set, train_challenger, evaluate_champion_and_challenger, gate_and_record_decision
+nodes: retrain.fingerprint_raw_partitions, retrain.ingest_partitions_with_frozen_eval_set, retrain.train_challenger, retrain.evaluate_champion_and_challenger, retrain.gate_and_record_decision
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ project_path = Path.cwd()
 package_name = "seqhealth"
 conf_source = "" or Path.cwd() / "conf"
 EX_TEMPFAIL = 75
-RETRAIN_TASKS = ["vitals_mortality", "vitals_sepsis", "dna_coding", "dna_classify"]
+RETRAIN_TASKS = ["dna_classify", "dna_coding", "vitals_forecast", "vitals_mortality", "vitals_sepsis"]
 SCHEDULE = "0 3 * * 1"
 
 
@@ -61,9 +61,9 @@ def seqhealth_retrain():
 
         @task(task_id=f"retrain-{ml_task}")
         def run_group(ml_task=ml_task):
-            _run_kedro_nodes(ml_task, ["fingerprint_raw_partitions", "ingest_partitions_with_frozen_eval_set", "train_challenger", "evaluate_champion_and_challenger", "gate_and_record_decision"])
+            _run_kedro_nodes(ml_task, ["retrain.fingerprint_raw_partitions", "retrain.ingest_partitions_with_frozen_eval_set", "retrain.train_challenger", "retrain.evaluate_champion_and_challenger", "retrain.gate_and_record_decision"])
 
-        groups["fingerprint_raw_partitions_ingest_partitions_with_frozen_eval_set_train_challenger_evaluate_champion_and_challenger_gate_and_record_decision"] = run_group()
+        groups["retrain.fingerprint_raw_partitions_retrain.ingest_partitions_with_frozen_eval_set_retrain.train_challenger_retrain.evaluate_champion_and_challenger_retrain.gate_and_record_decision"] = run_group()
 
 
 seqhealth_retrain()

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from seqhealth.pipelines.retrain import create_pipeline
+from seqhealth.tasks.registry import TASK_NAMES
 from tests.retraining.helpers import REPO_ROOT
 
 DAG_FILE = REPO_ROOT / "airflow_dags" / "seqhealth_retrain_dag.py"
@@ -40,7 +41,8 @@ def test_dag_parses_names_every_retrain_node_and_carries_the_schedule():
     config = _airflow_config()
     constants = _module_constants(tree)
     assert constants["SCHEDULE"] == config["schedule"] == "0 3 * * 1"  # weekly, Monday 03:00
-    assert constants["RETRAIN_TASKS"] == config["tasks"]
+    assert config["tasks"] == "${task_names:}"  # the registry's task list, resolved by settings.py
+    assert constants["RETRAIN_TASKS"] == list(TASK_NAMES)
     assert constants["pipeline_name"] == "retrain" and constants["EX_TEMPFAIL"] == 75
     keywords = _dag_keywords(tree)
     assert isinstance(keywords["schedule"], ast.Name) and keywords["schedule"].id == "SCHEDULE"
