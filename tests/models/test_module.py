@@ -140,3 +140,17 @@ def test_build_trainer_reads_train_group(tmp_path):
     assert LearningRateMonitor in {type(c) for c in with_logger.callbacks}
     with pytest.raises(ValueError, match="monitor_mode"):
         build_trainer({**cfg, "monitor_mode": "up"}, callbacks=[])
+
+
+def test_binary_models_log_accuracy_and_macro_f1_like_multiclass_ones():
+    """A two-class sequence task may monitor val_macro_f1 (dna_classify's default)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+
+    metrics = SequenceModel(task_kind="sequence", n_classes=1, cell="gru", hidden_size=4, num_layers=1)._metrics("val_")
+    prob, y = torch.tensor([0.9, 0.2, 0.7, 0.4, 0.6]), torch.tensor([1, 0, 0, 0, 1])
+    metrics.update(prob, y)
+    values = {k: float(v) for k, v in metrics.compute().items()}
+    predicted = (prob >= 0.5).int().tolist()
+    assert values["val_macro_f1"] == pytest.approx(f1_score(y.tolist(), predicted, average="macro"), abs=1e-6)
+    assert values["val_accuracy"] == pytest.approx(accuracy_score(y.tolist(), predicted), abs=1e-6)

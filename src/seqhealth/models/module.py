@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import (
+    BinaryAccuracy,
     BinaryAUROC,
     BinaryAveragePrecision,
     BinaryF1Score,
@@ -47,6 +48,16 @@ def _validate_hparams(task_kind: str, n_classes: int, causal: bool, bidirectiona
             "(later hours) to predict each position; set bidirectional=False for online "
             "prediction tasks such as hourly sepsis warning"
         )
+
+
+class _TwoClassMacroF1(MulticlassF1Score):
+    """Macro-F1 over both classes of a binary model (``P(positive)`` in, as its other metrics)."""
+
+    def __init__(self) -> None:
+        super().__init__(num_classes=2, average="macro")
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        super().update(torch.stack([1 - preds, preds], dim=-1), target)
 
 
 class SequenceModel(pl.LightningModule):
@@ -128,8 +139,11 @@ class SequenceModel(pl.LightningModule):
         if self.forecast:
             metrics = {"mae": MeanAbsoluteError()}  # on the normalised scale, observed targets only
         elif self.binary:
+            # accuracy / macro_f1 too, so a two-class sequence task can monitor what a multiclass
+            # one does (dna_classify's default monitor is val_macro_f1 whatever its class count).
             metrics = {"auroc": BinaryAUROC(), "auprc": BinaryAveragePrecision(),
-                       "mcc": BinaryMatthewsCorrCoef(), "f1": BinaryF1Score()}
+                       "mcc": BinaryMatthewsCorrCoef(), "f1": BinaryF1Score(),
+                       "accuracy": BinaryAccuracy(), "macro_f1": _TwoClassMacroF1()}
         else:
             n = self.hparams.n_classes
             metrics = {"accuracy": MulticlassAccuracy(num_classes=n, average="micro"),
