@@ -20,9 +20,10 @@ _MISSING = pa.array(MISSING_CELLS, type=pa.large_string())
 def text_array(column: pd.Series) -> pa.Array:
     """A column as an Arrow string array (null where pandas sees a missing cell); non-text cells
     of a hand-made frame are written as ``str(value)``, as ``numpy.astype(str)`` wrote them."""
+    to_arrow = getattr(column.array, "__arrow_array__", None)  # Arrow-backed text: no copy, no isna pass
     try:
-        array = pa.array(column, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = to_arrow() if to_arrow is not None else pa.array(column, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         array = None
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def build_patient_sequences(
@@ -58,7 +60,7 @@ def build_patient_sequences(
     grid = grid.drop_duplicates().sort_values(["patient_id", "time_h"], ignore_index=True)
     # Column of each observation (-1: not a model variable) and its step on the grid (a left
     # join in observation order, so of repeated measurements the last one still wins).
-    cols = pd.Index(list(variables)).get_indexer(obs["variable"])
+    cols = _column_of(obs["variable"], list(variables))
     obs, cols = obs[cols >= 0], cols[cols >= 0]
     step_of = grid.assign(_step=np.arange(len(grid), dtype=np.float64))
     steps = obs[["patient_id", "time_h"]].merge(step_of, how="left", on=["patient_id", "time_h"])["_step"].to_numpy()
@@ -73,6 +75,16 @@ def build_patient_sequences(
         str(pid): {"times": all_times[a:b], "values": values[a:b], "variables": list(variables)}
         for pid, a, b in zip(patient_ids, starts, bounds, strict=True)
     }
+
+
+def _column_of(names: pd.Series, variables: list[str]) -> np.ndarray:
+    """Position of each name in ``variables`` (-1 if absent); Arrow-backed text by ``index_in``."""
+    to_arrow = getattr(names.array, "__arrow_array__", None)
+    if to_arrow is None:
+        return pd.Index(variables).get_indexer(names)
+    array = to_arrow()
+    index = pc.index_in(array, value_set=pa.array(variables, type=array.type)).fill_null(-1)
+    return index.to_numpy().astype(np.int64)
 
 
 def fit_normalisation(sequences: dict[str, dict], patient_ids) -> dict:
@@ -126,8 +138,7 @@ def apply_features(seq: dict, stats: dict, carry_forward: bool = True, channels=
     last = _last_observed_index(mask)
     if carry_forward:
         seen = last >= 0
-        filled = np.zeros_like(normalised)
-        filled[seen] = normalised[last[seen], np.nonzero(seen)[1]]
+        filled = np.where(seen, np.take_along_axis(normalised, np.maximum(last, 0), axis=0), 0.0).astype(normalised.dtype)
     else:
         filled = np.where(mask, normalised, 0.0)
     # Before the first observation the "last seen" time is the start of the sequence.

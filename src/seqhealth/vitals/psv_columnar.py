@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -100,18 +101,19 @@ def read_psv_files(
             if name not in seen:
                 seen.add(name)
                 ordered_columns.append(name)
-    wide = (
-        pl.concat(parts, how="diagonal")
-        if parts
-        else pl.DataFrame(schema={"source_file": pl.String})
-    )
-    files = pl.DataFrame({"source_file": [str(p) for p in paths], "patient_id": list(patient_ids),
-                          "_file": range(len(paths))}, schema={"source_file": pl.String, "patient_id": pl.String,
-                                                               "_file": pl.Int64})  # fmt: skip
-    wide = (
-        wide.join(files, on="source_file", how="left", maintain_order="left")
-        .sort("_file", maintain_order=True)
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("_file").alias("row"))
-        .select(_META + [c for c in ordered_columns if c in wide.columns])
-    )
+    wide = pl.concat(parts, how="diagonal") if parts else pl.DataFrame(schema={"source_file": pl.String})
+    # File ordinal of each row: a scan keeps its files' order, so a run of one path is one file.
+    order = {str(p): i for i, p in enumerate(paths)}
+    source = wide["source_file"]
+    changes = (source != source.shift(1)).fill_null(True).to_numpy()
+    starts = np.flatnonzero(changes).astype(np.int64)
+    run_file = np.asarray([order[name] for name in source.gather(starts)], dtype=np.int64)
+    lengths = np.diff(np.r_[starts, len(wide)]).astype(np.int64)
+    file_no = np.repeat(run_file, lengths)
+    row = np.arange(len(wide), dtype=np.int64) - np.repeat(starts, lengths)
+    ids = pl.Series("patient_id", list(patient_ids), dtype=pl.String)
+    wide = wide.with_columns(ids.gather(file_no), pl.Series("row", row))
+    if (np.diff(file_no) < 0).any():  # several scans: back to the sorted file order
+        wide = wide[np.argsort(file_no, kind="stable")]
+    wide = wide.select(_META + [c for c in ordered_columns if c in wide.columns])
     return wide.to_pandas(), [names or [] for names in columns_of]

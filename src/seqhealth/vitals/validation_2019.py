@@ -124,7 +124,7 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
             dropped_files[source] = "columns"
             context.add(source, patient, "columns", f"missing columns: {', '.join(missing)}")
         seen.setdefault(patient, source)
-    file_field = wide["source_file"].map(dropped_files)
+    file_field = wide["source_file"].map(dropped_files) if dropped_files else pd.Series(np.nan, index=wide.index)
     dropped_file = file_field.notna().to_numpy()
 
     row_field, row_reason, iculos, label = _row_problems(wide, dropped_file)
@@ -136,14 +136,15 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
     # column by column on Arrow arrays; reason and record texts only for quarantined cells.
     features = [c for c in PSV_FEATURES if c in wide.columns]
     texts = [text_array(wide[c]) for c in features]
-    present = np.column_stack([present_mask(t) for t in texts]) if features else np.zeros((len(wide), 0), bool)
-    row_idx, col_idx = np.nonzero(present)
-    del present
-    parsed = np.column_stack([numbers(t) for t in texts]) if features else np.zeros((len(wide), 0))
+    shape = (len(wide), len(features))
+    present, parsed, inside = np.empty(shape, bool, order="F"), np.empty(shape, order="F"), np.ones(shape, bool, order="F")
+    for j, (name, text) in enumerate(zip(features, texts, strict=True)):
+        present[:, j], parsed[:, j] = present_mask(text), numbers(text)
+        if name in ranges:
+            inside[:, j] = ranges[name].contains(parsed[:, j])
+    row_idx, col_idx = np.nonzero(present)  # row-major: file order
     values = parsed[row_idx, col_idx]
-    inside = np.column_stack([ranges[c].contains(parsed[:, j]) if c in ranges else np.ones(len(wide), bool)
-                              for j, c in enumerate(features)]) if features else parsed.astype(bool)  # fmt: skip
-    del parsed
+    del present, parsed
     names = np.asarray(features, dtype=object)
 
     def cell(i: int) -> str:
@@ -152,11 +153,11 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
     flags = ObservationFlags(len(row_idx))
     file_reason = {"patient_id": "patient id already read from another file",
                    "columns": "file is missing required columns"}  # fmt: skip
-    obs_file_field = file_field.to_numpy()[row_idx]
     for name, why in file_reason.items():
-        flags.flag(obs_file_field == name, name, why)
+        if name in dropped_files.values():
+            flags.flag((file_field == name).to_numpy()[row_idx], name, why)
     bad_row = ~pd.isna(row_field)
-    selected = bad_row[row_idx] & flags.alive
+    selected = bad_row[row_idx] & flags.alive if bad_row.any() else np.zeros(len(row_idx), bool)
     flags.field[selected] = row_field[row_idx[selected]]
     flags.reason[selected] = row_reason[row_idx[selected]]
 
@@ -168,15 +169,20 @@ def validate_2019(wide: pd.DataFrame, ranges=RANGES_2019):
         return out
 
     non_numeric = ~np.isfinite(values)
-    flags.flag(non_numeric, "value", lazy(non_numeric, lambda i: f"non-numeric value '{cell(i)}' for {names[col_idx[i]]}"))
+    if non_numeric.any():
+        flags.flag(non_numeric, "value",
+                   lazy(non_numeric, lambda i: f"non-numeric value '{cell(i)}' for {names[col_idx[i]]}"))  # fmt: skip
     outside = ~inside[row_idx, col_idx]
-    flags.flag(outside, "value", lazy(outside, lambda i: f"{names[col_idx[i]]}={cell(i)} outside plausible range "
-                                                         f"{ranges[names[col_idx[i]]]}"))  # fmt: skip
+    if outside.any():
+        flags.flag(outside, "value", lazy(outside, lambda i: f"{names[col_idx[i]]}={cell(i)} outside plausible "
+                                                             f"range {ranges[names[col_idx[i]]]}"))  # fmt: skip
 
     # Patient level: a stay needs at least one kept observation.
     patient_of_row = wide["patient_id"].to_numpy()
     alive = flags.alive
-    alive_patients = set(pd.unique(patient_of_row[np.unique(row_idx[alive])]))
+    row_alive = np.zeros(len(wide), bool)
+    row_alive[row_idx[alive]] = True
+    alive_patients = set(pd.unique(patient_of_row[row_alive]))
     empty = [
         e
         for e in files
