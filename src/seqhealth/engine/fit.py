@@ -29,6 +29,12 @@ from seqhealth.models.training import LATEST_CHECKPOINT, TRAIN_DEFAULTS, build_t
 
 logger = logging.getLogger(__name__)
 
+# Flush denormals to zero on import, before torch's intra-op thread pool exists: its worker threads
+# copy the flag when they are created, and a flag set later (as fit_sequence_model also does) only
+# reaches the calling thread. Otherwise with 2+ threads part of every op runs on denormals, which
+# grow as weights and gradients shrink over epochs (issue 18: an epoch 6x slower than the first).
+torch.set_flush_denormal(True)
+
 
 def resolve_train_config(shared: dict, override: dict | None = None) -> dict:
     """The shared ``train`` group with a task's own ``<task>.train`` keys on top."""
