@@ -1,7 +1,7 @@
 """Cross-validated dna_classify figures on the shared development samples (opt-in).
 
 ``pytest -m dev_data tests/test_dna_classify_cv.py``: repeated grouped 5-fold CV
-(``seqhealth.genomics.classify_cv``) of the biologist's baselines and of the model with the
+(``seqhealth.tasks.dna_classify_cv``) of the biologist's baselines and of the model with the
 task's default parameters (``conf/base/parameters_dna_classify.yml``). Floors sit just under
 the figures measured on a 2-core machine (README, "Measured on public data"); they guard
 against regressions, they are not the issue's targets (not all of which are reached yet).
@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from seqhealth.genomics.benchmark_sets import BENCHMARKS
-from seqhealth.genomics.classify_cv import repeated_cross_validate_classify
+from seqhealth.tasks.dna_classify_cv import repeated_cross_validate_classify
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data, pytest.mark.dev_data]
 

@@ -19,7 +19,8 @@ def _discover() -> dict[str, Task]:
     for module_info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda m: m.name):
         module = importlib.import_module(f"{__package__}.{module_info.name}")
         task = getattr(module, "TASK", None)
-        if isinstance(task, Task):
+        # A task is registered by the module that defines its class, not by one that imports it.
+        if isinstance(task, Task) and type(task).__module__ == module.__name__:
             if task.name in found:
                 raise RuntimeError(f"two task modules define the task {task.name!r}")
             found[task.name] = task

@@ -1,4 +1,4 @@
-"""Repeated, grouped k-fold cross-validation of sequence classification (``dna_classify``).
+"""Repeated, grouped k-fold cross-validation of the sequence classification task.
 
 Every sample is scored once per fold seed, by a model that never saw it or its group: the fold
 is ``test``; one stratified inner fold of the rest (1/7 of it) is ``val`` (early stopping and the
@@ -21,16 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from seqhealth.engine.fingerprint import samples_fingerprint
+from seqhealth.engine.fit import fit_sequence_model, predict_samples
 from seqhealth.genomics.alphabet import VOCAB_SIZE
 from seqhealth.genomics.baselines import classification_baselines
 from seqhealth.models.metrics import multiclass_metrics
-
-try:  # the task layer is being reorganised: engine/ is the new home of fit.py
-    from seqhealth.engine.fingerprint import samples_fingerprint
-    from seqhealth.engine.fit import fit_sequence_model, predict_samples
-except ImportError:  # pragma: no cover - older layout
-    from seqhealth.tasks.fingerprint import samples_fingerprint
-    from seqhealth.tasks.fit import fit_sequence_model, predict_samples
+from seqhealth.tasks.dna_classify import TASK as CLASSIFY
 
 
 def fold_splits(y: np.ndarray, groups: Sequence | None, folds: int, seed: int) -> list[np.ndarray]:
@@ -60,7 +56,7 @@ def classify_model_input(samples: Sequence[dict], assignment: np.ndarray, n_clas
     binary = n_classes == 2
     weights = (counts.sum() / (n_classes * np.maximum(counts, 1))).tolist()
     return {
-        "task": "dna_classify",
+        "task": CLASSIFY.name,
         "task_kind": "sequence",
         "n_classes": 1 if binary else n_classes,
         "input_kind": "tokens",

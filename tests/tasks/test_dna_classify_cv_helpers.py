@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqhealth.genomics.alphabet import encode
-from seqhealth.genomics.classify_cv import (
+from seqhealth.tasks.dna_classify_cv import (
     classify_model_input,
     fold_splits,
     repeated_cross_validate_classify,
