@@ -8,6 +8,7 @@ A file that cannot be read as its format at all raises ``quality.DataFormatError
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 
@@ -53,7 +54,10 @@ def data_files(directory: Path, extension: str) -> tuple[list[Path], list[Path]]
     """``(matching, other)`` files under ``directory`` (recursive, sorted); ``other`` lists every
     file that is not ``*<extension>[.gz]`` in any letter case, so a report can name it."""
     matching, other = [], []
-    for path in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+    found = [os.path.join(root, name) for root, _dirs, names in os.walk(directory) for name in names]
+    # Sorted as Paths sort (by their parts), without building a Path per comparison.
+    for name in sorted((f for f in found if os.path.isfile(f)), key=lambda f: f.split(os.sep)):
+        path = Path(name)
         (matching if file_stem(path, extension) is not None else other).append(path)
     return matching, other
 
