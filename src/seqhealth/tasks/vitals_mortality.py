@@ -138,7 +138,8 @@ def cross_validate_mortality(
         test_y = np.asarray([int(s["y"]) for s in model_input["splits"]["test"]])
         raw = np.asarray(predict_samples(bundle, model_input["splits"]["test"]), dtype=np.float64).ravel()
         risk = np.concatenate(TASK.risks(bundle, [raw]))  # calibrated on the fold's own validation stays
-        fold_auroc.append(float(roc_auc_score(test_y, risk)))
+        # The model's ranking: a monotone calibrator keeps it (Platt exactly; isotonic may tie risks).
+        fold_auroc.append(float(roc_auc_score(test_y, raw)))
         rows.append(pd.DataFrame({"patient_id": model_input["patients"]["test"], "fold": k,
                                   "label": test_y, "risk": risk, "uncalibrated_risk": raw}))
     out_of_fold = pd.concat(rows, ignore_index=True)
