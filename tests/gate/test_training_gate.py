@@ -217,10 +217,12 @@ def test_every_genome_record_quarantined_stops_in_the_pipeline_before_training(d
 
 
 def test_a_monitor_the_model_does_not_log_is_refused_before_training(demo, tmp_path):
-    """Two-class data under a multiclass monitor (val_macro_f1) failed in Lightning's callback."""
+    """A monitor the model never logs (e.g. a typo) used to
+    fail inside Lightning's callback; two-class models now log val_macro_f1 like multiclass ones."""
     task, (records,) = _ingested(demo, "dna_classify")
     two = records[records["label"].isin(sorted(records["label"].unique())[:2])]
     model_input = task.build_model_input(two, PARAMS["dna_classify"][task.params_key])
-    train = {**PARAMS["train"], **PARAMS["dna_classify"]["train"], "checkpoint_dir": str(tmp_path / "ckpt"), "_resume_from": None}
-    with pytest.raises(ValueError, match=r"train.monitor 'val_macro_f1' is not a metric this model logs .*val_f1"):
+    train = {**PARAMS["train"], **PARAMS["dna_classify"]["train"], "checkpoint_dir": str(tmp_path / "ckpt"),
+             "_resume_from": None, "monitor": "val_macro_f2"}  # fmt: skip
+    with pytest.raises(ValueError, match=r"train.monitor 'val_macro_f2' is not a metric this model logs .*val_macro_f1"):
         fit_sequence_model(model_input, PARAMS["dna_classify"]["model"], train)
