@@ -47,7 +47,10 @@ CONFIG_LOADER_ARGS = {
     },
 }
 
-from seqhealth.hooks import NodeRunCounterHooks, RuntimeTrainParamsHooks  # noqa: E402  (hooks need the settings above)
+from seqhealth.hooks import (  # noqa: E402  (hooks need the settings above)
+    NodeRunCounterHooks,
+    RuntimeTrainParamsHooks,
+)
 from seqhealth.retraining.hooks import RetrainLockHooks  # noqa: E402
 from seqhealth.tracking.hooks import TaskRunHooks  # noqa: E402
 from seqhealth.tracking.mlflow_hook import mlflow_hook as redacting_mlflow_hook  # noqa: E402

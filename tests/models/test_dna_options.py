@@ -7,7 +7,12 @@ import torch
 
 from seqhealth.batching.collate import pad_collate
 from seqhealth.genomics.alphabet import decode, encode
-from seqhealth.models.components import ConvFrontEnd, SequenceEncoder, random_reverse_complement, reverse_complement
+from seqhealth.models.components import (
+    ConvFrontEnd,
+    SequenceEncoder,
+    random_reverse_complement,
+    reverse_complement,
+)
 from seqhealth.models.module import SequenceModel
 
 

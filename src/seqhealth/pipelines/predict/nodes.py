@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import mlflow
-from mlflow import MlflowClient
 import pandas as pd
+from mlflow import MlflowClient
 
 from seqhealth.serving.raw_inputs import DEFAULT_LIMITS
 from seqhealth.tasks.registry import get_task
