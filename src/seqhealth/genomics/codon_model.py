@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from seqhealth.genomics.alphabet import A, N
-from seqhealth.genomics.gene_calls import START_CODONS, codon_index, reverse_complement
+from seqhealth.genomics.codons import START_CODONS, codon_index, reverse_complement
 
 _K = 6  # dicodons (hexamers) by default; 3 = codon usage alone
 

@@ -18,28 +18,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqhealth.genomics.alphabet import A, C, G, N, T
+from seqhealth.genomics.alphabet import N
+from seqhealth.genomics.codon_model import orf_hexamer_scores, start_context_scores
+from seqhealth.genomics.codons import (  # noqa: F401 (re-exported)
+    START_CODONS,
+    STOP_CODONS,
+    codon_index,
+    reverse_complement,
+)
 
-START_CODONS = ((A, T, G), (G, T, G), (T, T, G))  # index 0, 1, 2 in ``start_codon``
-STOP_CODONS = ((T, A, A), (T, A, G), (T, G, A))
-_COMPLEMENT = np.array([0, T, G, C, A, N], dtype=np.uint8)  # PAD A C G T N -> PAD T G C A N
 ORF_COLUMNS = ("begin", "end", "strand", "start_codon")
-
-
-def reverse_complement(tokens: np.ndarray) -> np.ndarray:
-    return _COMPLEMENT[np.asarray(tokens, dtype=np.uint8)[::-1]]
-
-
-def codon_index(tokens: np.ndarray, codons) -> np.ndarray:
-    """int8[L]: index in ``codons`` of the codon starting at each position, -1 when none."""
-    tokens = np.asarray(tokens)
-    hit = np.full(len(tokens), -1, dtype=np.int8)
-    if len(tokens) < 3:
-        return hit
-    first, second, third = tokens[:-2], tokens[1:-1], tokens[2:]
-    for index, (a, b, c) in enumerate(codons):
-        hit[:-2][(first == a) & (second == b) & (third == c)] = index
-    return hit
 
 
 def _strand_orfs(tokens: np.ndarray, min_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,8 +159,6 @@ def call_genes(
     tokens: np.ndarray, prob: np.ndarray, decoder: dict, codon_model: dict | None = None
 ) -> dict:
     """Gene calls on one record: ``begin``, ``end``, ``strand``, ``start_codon``, ``score`` arrays."""
-    from seqhealth.genomics.codon_model import orf_hexamer_scores, start_context_scores
-
     orfs = candidate_orfs(tokens, int(decoder.get("min_length", 90)))
     frame_scores = None
     if codon_model is not None and decoder.get("codon_weight", 0.0) and len(orfs["begin"]):
