@@ -79,7 +79,7 @@ def _mae_figure(scores: dict, locf: dict, moving: dict) -> dict:
     axes.set_ylabel("MAE / LOCF's MAE")
     axes.set_title("vitals_forecast: next-hour MAE per vital (test patients)")
     axes.legend(loc="upper right", fontsize=8)
-    return {"forecast_mae": figure}
+    return {"forecast_mae.png": figure}
 
 
 def _example_figure(truth: np.ndarray, predicted: np.ndarray, half: np.ndarray) -> dict:
@@ -95,7 +95,7 @@ def _example_figure(truth: np.ndarray, predicted: np.ndarray, half: np.ndarray) 
         axes.set_ylabel(vital)
     grid[0].legend(loc="upper right", fontsize=7, ncol=4)
     grid[-1].set_xlabel("hour of stay (forecast made one hour before)")
-    return {"forecast_example": figure}
+    return {"forecast_example.png": figure}
 
 
 class VitalsForecastTask(VitalsTask):
@@ -226,11 +226,13 @@ class VitalsForecastTask(VitalsTask):
             observed = observed.reindex(index=hours, columns=TARGETS).to_numpy(dtype=np.float64)
             expected = np.vstack([np.full((1, len(TARGETS)), np.nan), predicted[:-1]])
             width = np.vstack([np.full((1, len(TARGETS)), np.nan), half[:-1]])
+            lower, upper = expected - width, expected + width
             parts.append(pd.DataFrame({
                 "patient_id": patient, "time": np.repeat(hours.astype(np.float64), len(TARGETS)),
                 "variable": np.tile(TARGETS, len(hours)), "observed": observed.ravel(), "expected": expected.ravel(),
-                "lower": (expected - width).ravel(), "upper": (expected + width).ravel(),
-                "irregular": (np.abs(observed - expected) > width).ravel(),
+                "lower": lower.ravel(), "upper": upper.ravel(),
+                # exactly "outside the interval as sent": the comparison the reader will make
+                "irregular": ((observed < lower) | (observed > upper)).ravel(),
                 "next_expected": predicted.ravel(), "next_lower": (predicted - half).ravel(),
                 "next_upper": (predicted + half).ravel(),
             }))  # fmt: skip
