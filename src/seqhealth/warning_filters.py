@@ -10,6 +10,7 @@ default ``kedro run`` (issue 16): 8 warnings, of which these are the dependency 
   same for its ``km.random_name`` resolver.
 * 1x per process ``isinstance(treespec, LeafSpec) is deprecated``: Lightning 2.6.6's own
   ``utilities/_pytree.py`` builds a ``LeafSpec`` for every batch transfer under torch 2.13.
+* 1x ``Add type hints to the `predict` method``: MLflow on kedro-mlflow's ``KedroPipelineModel``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ def install() -> None:
     for module in (r"kedro\.config\.omegaconf_config", r"kedro_mlflow\.framework\.hooks\.mlflow_hook"):
         warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning,
                                 module=module)
+    # MLflow 3.17 checks every PythonModel subclass as it is defined; kedro-mlflow 2.0's own
+    # KedroPipelineModel (imported by its hook, never used here) has no type hints. The project's
+    # model (serving.pyfunc) has them, so this message cannot come from it.
+    warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning,
+                            module=r"mlflow\.pyfunc\.utils\.data_validation")
     warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
                             category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
     _INSTALLED = True

@@ -18,17 +18,20 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 prepare_request,
-                inputs="explain.raw_input",
-                outputs=["explain.request", "explain.quarantine", "explain.ingest_report"],
+                inputs="raw_input",
+                outputs=["request", "quarantine", "ingest_report"],
                 name="validate_input_to_explain",
                 tags=["explain", "ingestion"],
             ),
             Node(
                 explain_request,
-                inputs=["explain.request", "params:explain"],
-                outputs="explain.outputs",
+                inputs=["request", "params:explain"],
+                outputs="outputs",
                 name="explain_with_registered_model",
                 tags=["explain"],
             ),
-        ]
+        ],
+        # Datasets are `explain.<name>` (catalog_explain.yml); Kedro adds the prefix.
+        namespace="explain",
+        parameters={"params:explain"},
     )
