@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 pytestmark = pytest.mark.slow
-EPOCH = re.compile(r"\bepoch (\d+)/(\d+) \| train_loss \d+\.\d{4} \| val_loss \d+\.\d{4} \|.*\(monitor; best .*\| \d+\.\d s")
+# "val_loss X (monitor; ...)" when the loss is the monitor, "val_loss X | val_<metric> Y (monitor; ...)" otherwise
+EPOCH = re.compile(r"\bepoch (\d+)/(\d+) \| train_loss \d+\.\d{4} \| val_loss \d+\.\d{4}.*\(monitor; best .*\| \d+\.\d s")
 
 
 def _log(project: Path, stream: str = "both") -> str:
