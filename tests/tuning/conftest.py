@@ -40,14 +40,11 @@ def make_model_input(n_train: int = 64, n_val: int = 24, n_features: int = 6, se
 def tune_config(storage: str, n_trials: int, **overrides) -> dict:
     """``conf/base/parameters_tune.yml`` with a smaller space (fast trials) and test heartbeats."""
     tune = yaml.safe_load((REPO / "conf/base/parameters_tune.yml").read_text())["tune"]
-    # Learning rates down to 1e-5 cannot learn in 3 epochs: such trials fall under the median and
-    # are pruned whatever the seed (a test must not hang on one seed's luck).
     tune.update(storage=storage, n_trials=n_trials, trial_epochs=3, heartbeat_interval_s=1, grace_period_s=3, seed=1,
                 pruner={"type": "median", "n_startup_trials": 1, "n_warmup_steps": 1})
     tune["space"].update(hidden_size={"type": "int", "low": 4, "high": 16, "step": 4},
                          num_layers={"type": "int", "low": 1, "high": 1},
-                         batch_size={"type": "categorical", "choices": [16, 32]},
-                         lr={"type": "float", "low": 1e-5, "high": 3e-2, "log": True})
+                         batch_size={"type": "categorical", "choices": [16, 32]})
     tune.update(overrides)
     return tune
 

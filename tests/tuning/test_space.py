@@ -35,7 +35,7 @@ def test_suggestions_stay_in_the_space_and_split_into_model_and_training():
     for _ in range(20):
         params = suggest_params(study.ask(), space)
         assert params["cell"] in ("lstm", "gru")
-        assert 3.0e-4 <= params["lr"] <= 1.0e-2
+        assert space["lr"]["low"] <= params["lr"] <= space["lr"]["high"]
         assert params["hidden_size"] in (4, 8, 12, 16)
         model_params, train = split_params(params)
         assert set(train) == {"gradient_clip_val", "batch_size"}

@@ -26,10 +26,12 @@ LOSS_MONITORED = {**TASK_PARAMS, "train": {"monitor": "val_loss", "monitor_mode"
 def test_trials_are_pruned_nested_in_mlflow_and_a_rerun_resumes(tmp_path, model_input, mlflow_parent):
     uri, parent, client = mlflow_parent
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    study = prepare_study(model_input, tune_config(storage, 6), LOSS_MONITORED, SHARED_TRAIN, uri, parent)
+    tune = tune_config(storage, 6)
+    tune["space"]["lr"] = {"type": "float", "low": 1e-5, "high": 3e-2, "log": True}  # room for hopeless rates
+    study = prepare_study(model_input, tune, LOSS_MONITORED, SHARED_TRAIN, uri, parent)
     for lr in (0.03, 1e-5, 1e-5):
         study.enqueue_trial({"lr": lr, "hidden_size": 16})
-    summary = run_study(model_input, tune_config(storage, 6), LOSS_MONITORED, SHARED_TRAIN, uri, parent)
+    summary = run_study(model_input, tune, LOSS_MONITORED, SHARED_TRAIN, uri, parent)
     counts = summary["counts"]
     assert counts["complete"] + counts["pruned"] == 6 and counts["fail"] == 0
     assert counts["pruned"] >= 1, "median pruner (1 startup trial, warmup 1 epoch, 3 epochs) pruned nothing"
@@ -51,20 +53,21 @@ def test_trials_are_pruned_nested_in_mlflow_and_a_rerun_resumes(tmp_path, model_
             assert trial.value == pytest.approx(min(trial.intermediate_values.values()))
 
     # n_trials is the TOTAL: asking for 8 runs 2 more; the first 6 are untouched.
-    again = run_study(model_input, tune_config(storage, 8), LOSS_MONITORED, SHARED_TRAIN, uri, parent)
+    again = run_study(model_input, {**tune, "n_trials": 8}, LOSS_MONITORED, SHARED_TRAIN, uri, parent)
     assert again["finished_before_this_run"] == 6
     after = _trials(storage, summary["study_name"])
     assert len(after) == 8 and [t.number for t in after] == list(range(8))
     assert [(t.params, t.state, t.value) for t in after[:6]] == [(t.params, t.state, t.value) for t in trials]
     # the same total again: nothing to do
-    assert run_study(model_input, tune_config(storage, 8), LOSS_MONITORED, SHARED_TRAIN, uri, parent)["counts"] == again["counts"]
+    assert run_study(model_input, {**tune, "n_trials": 8}, LOSS_MONITORED, SHARED_TRAIN, uri, parent)["counts"] == again["counts"]
     assert len(_trials(storage, summary["study_name"])) == 8
 
 
 def test_failing_trials_are_recorded_and_the_study_goes_on(tmp_path, model_input, mlflow_parent):
     uri, parent, client = mlflow_parent
     storage = f"sqlite:///{tmp_path / 'optuna.db'}"
-    tune = tune_config(storage, 4, sampler={"n_startup_trials": 10}, seed=0, max_failed_trials=10)
+    # Half the draws are the bad cell: room for many failures before the 4 trials finish.
+    tune = tune_config(storage, 4, sampler={"n_startup_trials": 10}, seed=0, max_failed_trials=40)
     tune["space"]["cell"] = {"type": "categorical", "choices": ["gru", "no_such_cell"]}
     summary = run_study(model_input, tune, TASK_PARAMS, SHARED_TRAIN, uri, parent)
     counts = summary["counts"]
