@@ -27,6 +27,9 @@ def test_first_look_notebook_runs_without_errors(default_run, monkeypatch):
     for name, value in kedro_env().items():
         monkeypatch.setenv(name, value)  # the kernel inherits this environment (no telemetry, project MLflow)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # An earlier in-process test's mlflow.set_registry_uri() leaves MLFLOW_REGISTRY_URI in
+    # os.environ; the kernel would inherit it and look for the champion in that test's registry.
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     workdir = default_run / "notebooks"
     workdir.mkdir(exist_ok=True)
     notebook_path = shutil.copy2(NOTEBOOK, workdir / NOTEBOOK.name)

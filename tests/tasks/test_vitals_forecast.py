@@ -6,6 +6,7 @@ pyfunc on a real MLflow store."""
 from __future__ import annotations
 
 import json
+import os
 
 import mlflow
 import numpy as np
@@ -67,13 +68,19 @@ def test_served_model_flags_values_outside_the_interval_and_stays_causal(trained
     rows = clean[clean["patient_id"] == patient]
     request = pd.DataFrame({"patient_id": patient, "time": rows["time_h"].astype(float), "variable": rows["variable"],
                             "value": rows["value"].astype(float)})  # fmt: skip
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    # A store of its own: the fluent API may still hold an earlier test's experiment id.
+    experiment = mlflow.create_experiment("forecast-serving", artifact_location=str(tmp_path / "mlartifacts"))
     try:
-        with mlflow.start_run():
+        with mlflow.start_run(experiment_id=experiment):
             info = log_pyfunc(bundle)
         served = mlflow.pyfunc.load_model(info.model_uri).predict(request)
     finally:
         mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)
     assert list(served.columns) == [name for _, name in TASK.response_columns(bundle)]
     # The forecast for the next hour is the model's output in the vitals' units.
     sample = model_input["splits"]["test"][0]
