@@ -8,15 +8,12 @@ patient's plot never sits next to a new explanation.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from kedro.io import AbstractDataset
 
-_MANIFEST = "outputs.json"
+from seqhealth.datasets.manifest_folder import ManifestFolderDataset
 
 
 def write_explanations(folder: Path, data: dict, close: bool = True) -> list[str]:
@@ -38,29 +35,11 @@ def write_explanations(folder: Path, data: dict, close: bool = True) -> list[str
     return written
 
 
-class ExplainOutputsDataset(AbstractDataset):
-    def __init__(self, *, folder: str, metadata: dict[str, Any] | None = None):
-        self._folder = Path(folder)
-        self.metadata = metadata
-
-    def _manifest(self) -> list[str]:
-        path = self._folder / _MANIFEST
-        return list(json.loads(path.read_text())["files"]) if path.exists() else []
-
+class ExplainOutputsDataset(ManifestFolderDataset):
     def save(self, data: dict) -> None:
-        previous = set(self._manifest())
-        written = write_explanations(self._folder, data)
-        for stale in previous - set(written):
-            (self._folder / stale).unlink(missing_ok=True)
-        (self._folder / _MANIFEST).write_text(json.dumps({"files": sorted(written)}, indent=2) + "\n")
+        self._record(write_explanations(self._folder, data))
 
     def load(self) -> dict:
         files = self._manifest()
         tables = {Path(f).stem: pd.read_parquet(self._folder / f) for f in files if f.endswith(".parquet")}
         return {"tables": tables, "figures": [f for f in files if f.startswith("plots/")]}
-
-    def _exists(self) -> bool:
-        return (self._folder / _MANIFEST).exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"folder": str(self._folder)}

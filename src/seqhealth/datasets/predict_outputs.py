@@ -9,32 +9,18 @@ never sits next to new predictions.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from kedro.io import AbstractDataset
 
-_MANIFEST = "outputs.json"
+from seqhealth.datasets.manifest_folder import ManifestFolderDataset
 
 
-class PredictOutputsDataset(AbstractDataset):
-    def __init__(self, *, folder: str, metadata: dict[str, Any] | None = None):
-        self._folder = Path(folder)
-        self.metadata = metadata
-
-    def _manifest(self) -> list[str]:
-        path = self._folder / _MANIFEST
-        return list(json.loads(path.read_text())["files"]) if path.exists() else []
-
+class PredictOutputsDataset(ManifestFolderDataset):
     def save(self, data: dict) -> None:
-        for stale in set(self._manifest()) - set(data):
-            (self._folder / stale).unlink(missing_ok=True)
-        if not data:
-            (self._folder / _MANIFEST).unlink(missing_ok=True)
-            return
-        self._folder.mkdir(parents=True, exist_ok=True)
+        if data:
+            self._folder.mkdir(parents=True, exist_ok=True)
         for name, value in data.items():
             if Path(name).name != name:
                 raise ValueError(f"predict output name {name!r} must be a plain file name")
@@ -42,7 +28,7 @@ class PredictOutputsDataset(AbstractDataset):
                 value.to_csv(self._folder / name, index=False)
             else:
                 (self._folder / name).write_text(str(value))
-        (self._folder / _MANIFEST).write_text(json.dumps({"files": sorted(data)}, indent=2) + "\n")
+        self._record(list(data))
 
     def load(self) -> dict:
         out: dict[str, Any] = {}
@@ -50,9 +36,3 @@ class PredictOutputsDataset(AbstractDataset):
             path = self._folder / name
             out[name] = pd.read_csv(path) if name.endswith(".csv") else path.read_text()
         return out
-
-    def _exists(self) -> bool:
-        return (self._folder / _MANIFEST).exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"folder": str(self._folder)}
