@@ -118,3 +118,34 @@ def test_served_predictor_explains_on_request_within_the_limits():
     with pytest.raises(ValueError, match="more than the limit of 10"):
         predictor.explain(too_many)
     assert task_of_bundle(bundle).name == bundle["task"]
+
+
+
+def test_ism_of_a_feature_model_recomputes_the_features_of_every_mutant():
+    """dna_coding reads ORF lengths computed on the whole record: a mutant's effect includes the
+    change of those features (a stop codon mutated away lengthens its ORF)."""
+    from seqhealth.genomics.orf import N_CODING_FEATURES, coding_features
+
+    torch.manual_seed(0)
+    model = SequenceModel(task_kind="tagging", n_classes=1, input_kind="features", input_size=N_CODING_FEATURES,
+                          cell="gru", hidden_size=8, num_layers=1, bidirectional=True).eval()  # fmt: skip
+
+    def mean_probability(logits, lengths):
+        return torch.sigmoid(logits[:, :, 0]).mean(1)
+
+    def rescored(tokens: np.ndarray) -> float:
+        x = torch.as_tensor(coding_features(tokens)).unsqueeze(0)
+        with torch.no_grad():
+            logits = model(x, torch.tensor([len(tokens)]), torch.ones(1, len(tokens), dtype=torch.bool))
+        return float(mean_probability(logits, None)[0])
+
+    sequence = "ATGAAACCCGGGTAAGCTTAGC"
+    tokens = encode(sequence)
+    reference, effects = ism_effects(model, tokens, mean_probability, batch_size=5, device="cpu", featurize=coding_features)
+    assert reference == pytest.approx(rescored(tokens), abs=1e-6)
+    for position in (0, 12, 13, 20):  # 12-14 is the TAA stop
+        for b, base in enumerate("ACGT"):
+            expected = rescored(encode(sequence[:position] + base + sequence[position + 1 :])) - reference
+            assert effects[b, position] == pytest.approx(0.0 if sequence[position] == base else expected, abs=1e-6)
+    saliency = gradient_x_input(model, tokens, mean_probability, device="cpu", featurize=coding_features)
+    assert saliency.shape == (len(tokens),) and np.isfinite(saliency).all()

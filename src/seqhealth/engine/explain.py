@@ -24,6 +24,7 @@ import torch
 from seqhealth.models.module import SequenceModel
 
 Score = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Featurize = Callable[[np.ndarray], np.ndarray]  # DNA tokens int[L] -> the model's features float[L, F]
 BASE_TOKENS = (1, 2, 3, 4)  # A C G T in seqhealth.genomics.alphabet
 BASES = "ACGT"
 
@@ -97,14 +98,19 @@ def sequence_scores(model: SequenceModel, tokens: torch.Tensor, score: Score) ->
 
 @torch.no_grad()
 def ism_effects(model: SequenceModel, tokens: np.ndarray, score: Score, batch_size: int = 512,
-                device: str | torch.device | None = None) -> tuple[float, np.ndarray]:  # fmt: skip
+                device: str | torch.device | None = None,
+                featurize: Featurize | None = None) -> tuple[float, np.ndarray]:  # fmt: skip
     """``(reference score, effects float32[4, L])``: ``effects[b, i]`` = score with base
     ``BASES[b]`` at position ``i`` minus the reference score (0 for the reference base itself).
 
     The ``3 L`` (``4 L`` at ``N`` positions) mutants are built and scored on ``device`` in batches
-    of ``batch_size`` sequences."""
+    of ``batch_size`` sequences. A model reading features derived from the whole sequence (e.g.
+    ORF lengths) gets ``featurize(mutant tokens)`` of every mutant: a base change can alter
+    those features far from it, which is part of its effect."""
     device = explain_device(str(device) if device is not None else None)
     model = model.to(device).eval()
+    if featurize is not None:
+        return _ism_effects_featurized(model, np.asarray(tokens, dtype=np.int64), score, batch_size, device, featurize)
     reference = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=device)
     length = int(reference.numel())
     ref_score = float(sequence_scores(model, reference.unsqueeze(0), score)[0])
@@ -121,13 +127,47 @@ def ism_effects(model: SequenceModel, tokens: np.ndarray, score: Score, batch_si
     return ref_score, effects.cpu().numpy()
 
 
+def _single_mutants(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(positions, bases)`` of every single-base substitution of ``reference``."""
+    positions = np.repeat(np.arange(len(reference)), len(BASE_TOKENS))
+    bases = np.tile(np.asarray(BASE_TOKENS), len(reference))
+    keep = reference[positions] != bases
+    return positions[keep], bases[keep]
+
+
+@torch.no_grad()
+def _ism_effects_featurized(model: SequenceModel, reference: np.ndarray, score: Score, batch_size: int,
+                            device: torch.device, featurize: Featurize) -> tuple[float, np.ndarray]:  # fmt: skip
+    """``ism_effects`` of a model reading ``featurize(tokens)``: mutants are built and featurized
+    on the CPU (the features are NumPy code), then scored on ``device`` in batches."""
+
+    def scores(batch: np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(np.stack([featurize(t) for t in batch]), dtype=torch.float32, device=device)
+        return sequence_scores(model, x, score).float().cpu()
+
+    ref_score = float(scores(reference[None])[0])
+    positions, bases = _single_mutants(reference)
+    effects = np.zeros((len(BASE_TOKENS), len(reference)), dtype=np.float32)
+    for start in range(0, len(positions), batch_size):
+        pos, base = positions[start : start + batch_size], bases[start : start + batch_size]
+        mutants = np.repeat(reference[None], len(pos), axis=0)
+        mutants[np.arange(len(pos)), pos] = base
+        effects[base - 1, pos] = scores(mutants).numpy() - ref_score
+    return ref_score, effects
+
+
 def gradient_x_input(model: SequenceModel, tokens: np.ndarray, score: Score,
-                     device: str | torch.device | None = None) -> np.ndarray:  # fmt: skip
+                     device: str | torch.device | None = None,
+                     featurize: Featurize | None = None) -> np.ndarray:  # fmt: skip
     """float32[L]: gradient of ``score`` at the embedded input times that input, summed over
-    the embedding (one-hot inputs: the gradient at the base present)."""
+    the embedding (one-hot inputs: the gradient at the base present; derived features: over
+    every feature of the base)."""
     device = explain_device(str(device) if device is not None else None)
     model = model.to(device).eval()
-    x = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=device).unsqueeze(0)
+    if featurize is not None:
+        x = torch.as_tensor(featurize(np.asarray(tokens, dtype=np.int64)), dtype=torch.float32, device=device).unsqueeze(0)
+    else:
+        x = torch.as_tensor(np.asarray(tokens, dtype=np.int64), device=device).unsqueeze(0)
     encoder = model.encoder
     embedded = encoder.embed(x).detach().requires_grad_(True)
     original = encoder.embed

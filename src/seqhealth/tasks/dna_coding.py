@@ -333,6 +333,12 @@ class DnaCodingTask(DnaTask):
         report = {"n_records": len(lengths), "n_calls": int(len(calls)), "records_without_call": without}
         return {"genes.gff3": gff3_text(calls, lengths), "genes.csv": calls, "genes_report.json": json.dumps(report, indent=2) + "\n"}
 
+    # --------------------------------------------------------------------------- explanations
+    def explain_featurizer(self, bundle: dict):
+        """ISM recomputes the ORF features of every mutant on the whole record: mutating a stop
+        codon lengthens the ORF it closed, and that change is the point of explaining a gene."""
+        return coding_features if bundle["preprocessing"].get("orf_features") else None
+
     def write_demo(self, folder: Path, seed: int = 0) -> None:
         write_coding_demo(folder, seed)
 

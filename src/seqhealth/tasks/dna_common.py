@@ -48,18 +48,24 @@ class DnaTask(Task):
         return pd.DataFrame({"id": ["example-1", "example-2"], "sequence": sequences})
 
     # ------------------------------------------------------------------------- explanations
+    def explain_featurizer(self, bundle: dict):
+        """``None`` for a model reading bases directly, else ``tokens -> features`` as the model
+        was trained on them. Tasks whose models read derived features override this."""
+        if bundle["hparams"].get("input_kind", "tokens") != "tokens":
+            raise ExplanationError(f"task {self.name} offers no explanations for a model reading derived features")
+        return None
+
     def explain_target(self, model, bundle: dict, tokens: np.ndarray):
         """``(score, what it is, predicted label)`` that ISM explains for one record: the predicted
         class probability of a sequence classifier, or the mean coding probability of the
-        record (its surrounding region) for a per-base model that reads bases directly. Tasks
-        whose models read derived features (e.g. ORF tracks cut into windows) override this."""
+        record (its surrounding region) for a per-base model."""
         hparams = bundle["hparams"]
-        if hparams.get("input_kind", "tokens") != "tokens":
-            raise ExplanationError(f"task {self.name} offers no explanations for a model reading derived features")
         n_out = int(hparams.get("n_classes", 1))
         if hparams["task_kind"] == "sequence":
             names = list(bundle["class_names"])
-            x = torch.as_tensor(tokens.astype(np.int64), device=model.device).unsqueeze(0)
+            featurize = self.explain_featurizer(bundle)
+            x = featurize(tokens) if featurize is not None else tokens.astype(np.int64)
+            x = torch.as_tensor(x, device=model.device).unsqueeze(0)
             probs = [float(sequence_scores(model, x, class_probability(k, n_out))[0]) for k in range(len(names))]
             k = int(np.argmax(probs))
             return class_probability(k, n_out), f"P({names[k]})", names[k]
@@ -79,6 +85,7 @@ class DnaTask(Task):
         check_explain_limits(lengths, "record", options.get("limits"))
         model = model.to(explain_device(options.get("device"))).eval()
         batch = int(options.get("ism_batch_size") or 512)
+        featurize = self.explain_featurizer(bundle)
         records, effects_rows, figures = [], [], {}
         for record_id, sequence in zip(ids, sequences):
             if record_id not in keep:
@@ -86,8 +93,8 @@ class DnaTask(Task):
             tokens = encode(sequence)
             tokens = tokens[:max_length] if max_length else tokens
             score, target, predicted = self.explain_target(model, bundle, tokens)
-            reference, effects = ism_effects(model, tokens, score, batch_size=batch, device=options.get("device"))
-            saliency = gradient_x_input(model, tokens, score, device=options.get("device"))
+            reference, effects = ism_effects(model, tokens, score, batch_size=batch, device=options.get("device"), featurize=featurize)
+            saliency = gradient_x_input(model, tokens, score, device=options.get("device"), featurize=featurize)
             importance = -effects.sum(0) / 3.0
             order = np.argsort(-np.abs(effects).mean(0))[:5]
             records.append({"id": record_id, "predicted": predicted, "target": target, "score": reference,

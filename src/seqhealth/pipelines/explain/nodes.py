@@ -61,9 +61,9 @@ def explain_request(request: pd.DataFrame, params: dict) -> dict:
     """``{"tables", "figures"}`` of ``Task.explain`` with the registered model; the same files
     are logged to the active MLflow run under ``explain/<task>/``."""
     task = get_task(params["task"])
+    uri = model_uri(task.name, params)  # first: without a model, no input can be explained
     if request.empty:
         raise ExplanationError(f"explain {task.name}: nothing to explain (every record was quarantined or the input is empty)")
-    uri = model_uri(task.name, params)
     bundle = load_registered_bundle(uri)
     if bundle.get("task") != task.name:
         raise ExplanationError(f"{uri} is a {bundle.get('task')!r} model, not {task.name!r}")
