@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from seqhealth.vitals.partitions import StayFolder
 from seqhealth.vitals.readers import read_2012_directory, read_2019_directory, read_long_csv
 
 
@@ -62,7 +63,23 @@ class PhysioNet2019Dataset(_ReadOnlyDirectoryDataset):
         sepsis_raw:
           type: seqhealth.datasets.physionet.PhysioNet2019Dataset
           path: data/01_raw/vitals_sepsis
+
+    With ``prepared_cache`` (a folder), ``load()`` reads nothing: it returns a
+    ``vitals.partitions.StayFolder`` that ingest prepares partition by partition
+    (``patients_per_partition`` stays each, by patient-id hash), keeping the validated partitions
+    there as partitioned Parquet and reusing every partition whose files did not change.
     """
 
-    def load(self) -> pd.DataFrame:
+    def __init__(self, path: str, prepared_cache: str | None = None, patients_per_partition: int = 1000,
+                 metadata: dict[str, Any] | None = None):  # fmt: skip
+        super().__init__(path, metadata)
+        self._cache = Path(prepared_cache) if prepared_cache not in (None, "", "null", "None") else None
+        self._per_partition = int(patients_per_partition)
+
+    def load(self) -> pd.DataFrame | StayFolder:
+        if self._cache is not None:
+            return StayFolder(self._path, self._cache, self._per_partition)
         return read_2019_directory(self._path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "prepared_cache": str(self._cache), "patients_per_partition": self._per_partition}

@@ -32,6 +32,7 @@ from seqhealth.vitals.features import (
     feature_names,
     fit_normalisation,
 )
+from seqhealth.vitals.partitions import StayFolder, prepare_2019
 from seqhealth.vitals.readers import (
     normalise_patient_ids,
     read_2012_directory,
@@ -70,8 +71,14 @@ class VitalsTask(Task):
         return {"raw_stays": read_long_csv(path, outcomes) if path.is_file() else read_2012_directory(path)}
 
     def ingest(self, raw: dict, params: dict) -> dict:
+        stays = raw["raw_stays"]
+        if isinstance(stays, StayFolder):  # partition by partition, unchanged partitions from the cache
+            prepared = prepare_2019(stays)
+            observations, labels, quarantine, report = (prepared.observations, prepared.labels, prepared.quarantine,
+                                                         prepared.report)  # fmt: skip
+            return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}
         validate = validate_2019 if self.raw_format == "physionet2019" else validate_2012
-        observations, labels, quarantine, report = validate(raw["raw_stays"])
+        observations, labels, quarantine, report = validate(stays)
         return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}
 
     def vitals_model_input(self, sequences: dict, labels_of: Callable, strata: dict | None, params: dict, causal: bool,

@@ -116,4 +116,4 @@ def read_psv_files(
     if (np.diff(file_no) < 0).any():  # several scans: back to the sorted file order
         wide = wide[np.argsort(file_no, kind="stable")]
     wide = wide.select(_META + [c for c in ordered_columns if c in wide.columns])
-    return wide.to_pandas(), [names or [] for names in columns_of]
+    return wide.to_pandas(use_pyarrow_extension_array=True), [names or [] for names in columns_of]

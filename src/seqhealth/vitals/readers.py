@@ -232,6 +232,12 @@ def read_2019_directory(directory: Path) -> pd.DataFrame:
     return _wide_2019(*data_files(directory, ".psv"), directory)
 
 
+def read_2019_files(paths: list[Path], where: Path, ignored=()) -> pd.DataFrame:
+    """Given ``.psv`` files (sorted) as ``read_2019_directory`` reads a folder of them (one
+    partition of a cohort, ``vitals.partitions``); ``where`` names the folder in errors."""
+    return _wide_2019(paths, list(ignored), where)
+
+
 def _wide_2019(paths, ignored, where, label_optional: bool = False) -> pd.DataFrame:
     if not paths:
         raise DataFormatError(where, "no *.psv file found under the directory")
