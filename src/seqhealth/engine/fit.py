@@ -57,6 +57,9 @@ def model_hparams(model_input: dict, model_params: dict) -> dict:
         hparams["vocab_size"] = int(model_input["input_size"])
     else:
         hparams["input_size"] = int(model_input["input_size"])
+    # Shape facts the task's builder measured on the data (e.g. one common sequence length),
+    # stored in the bundle's hparams like the rest so prediction rebuilds the same model.
+    hparams.update(dict(model_input.get("data_hparams") or {}))
     hparams.update(dict(model_params))
     return hparams
 

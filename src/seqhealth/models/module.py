@@ -32,6 +32,7 @@ from seqhealth.models.components import (
     random_reverse_complement,
     reverse_complement,
 )
+from seqhealth.models.wide import WideFeatures
 
 
 def _validate_hparams(task_kind: str, n_classes: int, causal: bool, bidirectional: bool,
@@ -90,6 +91,11 @@ class SequenceModel(pl.LightningModule):
         conv_pool: int = 1,
         rc_augment: bool = False,
         rc_invariant: bool = False,
+        sequence_length: int = 0,
+        wide_onehot: bool = False,
+        wide_kmer_sizes: list[int] | None = None,
+        wide_both_strands: bool = True,
+        wide_dropout: float = 0.0,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -116,6 +122,19 @@ class SequenceModel(pl.LightningModule):
         # of every variable (the chart at 48 h), which on the 2012 sample alone carries most
         # of the signal that a small RNN otherwise dilutes over the stay.
         skip_size = self.encoder.input_size if input_skip else 0
+        # Wide-and-deep (DNA sequence classification): the head also reads fixed features, the
+        # positional one-hot bases when the training sequences share one length
+        # (``sequence_length``, set from the data) and k-mer profiles (models/wide.py).
+        self.wide = None
+        if wide_onehot or wide_kmer_sizes:
+            if task_kind != "sequence" or input_kind != "tokens":
+                raise ValueError("wide_onehot / wide_kmer_sizes need DNA tokens and task_kind='sequence'")
+            positions = int(sequence_length or 0) if wide_onehot else 0
+            self.wide = WideFeatures(vocab_size, positions, wide_kmer_sizes or (), wide_both_strands)
+            skip_size += self.wide.output_size
+            # Input dropout on the wide features: the L2-like shrinkage a tiny training set needs
+            # (the positional logistic regression baseline is best at strong L2, C=0.03).
+            self.wide_dropout = nn.Dropout(wide_dropout)
         if task_kind in ("tagging", "forecast"):
             # A forecast head gives a mean and a raw spread per series.
             n_outputs = 2 * n_classes if task_kind == "forecast" else n_classes
@@ -162,13 +181,25 @@ class SequenceModel(pl.LightningModule):
             pooled = self.encoder.output_lengths(lengths).to(outputs.device)
             mask = torch.arange(outputs.shape[1], device=outputs.device).unsqueeze(0) < pooled.unsqueeze(1)
         outputs, final = self.head_dropout(outputs), self.head_dropout(final)
-        if not self.hparams.input_skip:
+        if not self.hparams.input_skip and self.wide is None:
             return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
         inputs = self.encoder.embed(x)
         if self.hparams.task_kind in ("tagging", "forecast"):
             return self.head(torch.cat([outputs, inputs * mask.unsqueeze(-1)], dim=-1), mask, final)
-        last_step = (lengths.to(inputs.device) - 1).clamp(min=0)
-        return self.head(outputs, mask, final, skip=inputs[torch.arange(len(inputs), device=inputs.device), last_step])
+        skips = []
+        if self.hparams.input_skip:
+            last_step = (lengths.to(inputs.device) - 1).clamp(min=0)
+            skips.append(inputs[torch.arange(len(inputs), device=inputs.device), last_step])
+        if self.wide is not None:
+            skips.append(self.wide_dropout(self.wide(self._one_hot(x, inputs), x)))
+        return self.head(outputs, mask, final, skip=torch.cat(skips, dim=-1))
+
+    def _one_hot(self, x: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """One-hot tokens for the wide features: the encoder's own input when it is one-hot (so
+        gradient x input at that input also covers the wide path), else built from ``x``."""
+        if self.encoder.embedding is None and self.encoder.input_kind == "tokens":
+            return inputs
+        return F.one_hot(x.long(), self.hparams.vocab_size).to(inputs.dtype)
 
     def _valid(self, batch: dict, logits: torch.Tensor):
         """Flattened logits [N, C], labels [N], weights [N] of the positions that count."""

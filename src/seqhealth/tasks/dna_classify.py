@@ -38,6 +38,13 @@ def label_sequences(records: pd.DataFrame, labels_table: pd.DataFrame, id_column
     return labelled, report
 
 
+def common_length(splits: dict[str, list[dict]]) -> int:
+    """The one length every sequence of every split has, else 0: a model's positional wide
+    features (``wide_onehot``) exist only for such aligned windows (splice sites, promoters)."""
+    lengths = {int(s["length"]) for samples in splits.values() for s in samples}
+    return lengths.pop() if len(lengths) == 1 else 0
+
+
 def class_probabilities(bundle_or_model, samples: list[dict]) -> np.ndarray:
     """``[N, K]`` class probabilities (binary models give ``[N, 2]`` too)."""
     probs = np.asarray([np.atleast_1d(p) for p in predict_samples(bundle_or_model, samples)], dtype=np.float64)
@@ -95,6 +102,7 @@ class DnaClassifyTask(DnaTask):
             "input_kind": "tokens",
             "input_size": VOCAB_SIZE,
             "class_weights": None if binary else class_weights,
+            "data_hparams": {"sequence_length": common_length(splits)},
             "pos_weight": counts[0] / max(counts[1], 1) if binary else None,
             "splits": splits,
             "preprocessing": {"kind": "dna_tokens", "max_length": max_length},

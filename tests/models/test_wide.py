@@ -1,0 +1,73 @@
+"""The wide features of the wide-and-deep DNA classifier (models/wide.py): they are the ones the
+biologist's baselines use, padding never changes them, and the model's head reads them."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seqhealth.batching.collate import pad_collate
+from seqhealth.genomics.alphabet import encode
+from seqhealth.genomics.baselines import kmer_profiles, positional_one_hot
+from seqhealth.models.module import SequenceModel
+from seqhealth.models.wide import WideFeatures
+
+
+def _batch(sequences: list[str], pad_to: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    tokens = [torch.as_tensor(encode(s), dtype=torch.long) for s in sequences]
+    t_max = pad_to or max(len(t) for t in tokens)
+    x = torch.zeros(len(tokens), t_max, dtype=torch.long)
+    for i, t in enumerate(tokens):
+        x[i, : len(t)] = t
+    return x, torch.tensor([len(t) for t in tokens])
+
+
+def _features(wide: WideFeatures, x: torch.Tensor) -> torch.Tensor:
+    return wide(F.one_hot(x, 6).float(), x)
+
+
+def test_wide_features_equal_the_baselines_features():
+    sequences = ["ACGTNACGGT", "TTGACCANGT"]
+    samples = [{"x": encode(s), "y": 0, "length": len(s)} for s in sequences]
+    x, _ = _batch(sequences)
+    positional = _features(WideFeatures(positions=10), x).numpy()
+    np.testing.assert_array_equal(positional, positional_one_hot(samples))
+    for k in (1, 3):
+        profile = _features(WideFeatures(kmer_sizes=[k]), x).numpy()
+        # both strands counted, frequencies scaled by 4**k (observed / uniform-expected)
+        np.testing.assert_allclose(profile / 4**k, kmer_profiles(samples, k).toarray(), rtol=1e-6)
+
+
+def test_kmer_profile_is_strand_symmetric_and_padding_invariant():
+    wide = WideFeatures(positions=12, kmer_sizes=[2, 4])
+    sequence = "ACCGTTAGCANTGCA"
+    reverse = sequence[::-1].translate(str.maketrans("ACGTN", "TGCAN"))
+    x, _ = _batch([sequence, reverse])
+    short, padded = _features(wide, x), _features(wide, _batch([sequence, reverse], pad_to=40)[0])
+    torch.testing.assert_close(short, padded)  # extra padding changes nothing
+    kmers = slice(12 * 5, None)
+    torch.testing.assert_close(short[0, kmers], short[1, kmers])  # a k-mer and its reverse complement
+    # positions beyond a shorter sequence's length read as nothing, not as a base
+    tail = _features(WideFeatures(positions=20), _batch(["ACGT"])[0])
+    assert tail[0, :20].sum() == 4 and tail[0, 20:].sum() == 0
+
+
+def test_model_head_reads_the_wide_features_and_gradients_reach_them():
+    torch.manual_seed(0)
+    model = SequenceModel(task_kind="sequence", n_classes=3, embedding_dim=0, hidden_size=4, num_layers=1,
+                          sequence_length=8, wide_onehot=True, wide_kmer_sizes=[3])
+    assert model.wide.output_size == 8 * 5 + 64
+    assert model.head.out.in_features == model.encoder.output_size + 8 * 5 + 64
+    batch = pad_collate([{"x": encode(s), "y": 0, "length": 8} for s in ("ACGTACGT", "GGGTTTAC")])
+    model.eval()
+    with torch.no_grad():
+        before = model(batch["x"], batch["lengths"], batch["mask"])
+        # Only the wide weight of base G at position 0 changes: exactly the sequence holding it moves.
+        weight = model.head.out.weight
+        weight[:, model.encoder.output_size + 0 * 5 + 2] += 5.0
+        after = model(batch["x"], batch["lengths"], batch["mask"])
+    assert torch.allclose(before[0], after[0]) and not torch.allclose(before[1], after[1])
+    # one-hot encoder: the wide path reads the encoder's own input, so its gradient flows there
+    embedded = model.encoder.embed(batch["x"]).requires_grad_(True)
+    model.encoder.embed = lambda tokens: embedded
+    model(batch["x"], batch["lengths"], batch["mask"]).sum().backward()
+    assert embedded.grad is not None and embedded.grad[0, 3].abs().sum() > 0
