@@ -80,7 +80,10 @@ def test_ecoli_calls_are_real_cds_and_find_the_annotated_stops(shared_data):
     genomes = {rid: {"length": length, "cds_parts": records["cds_parts"].iloc[0]}}
     metrics = gene_level_metrics(genomes, calls, held_out)
     # The decoder without any network, on 100 kb it never saw: hexamer + start statistics alone
-    # (stop sensitivity 0.89, precision 0.71 measured; the network's share is in the pipeline's
-    # metrics, where this decoder is the anchor).
+    # (measured: stop sensitivity 0.81, precision 0.72, exact start+stop 0.75; without the start
+    # model 0.89 / 0.71 / 0.55: it finds the right start, and loses a few weak genes whose best
+    # start leaves too little coding evidence. The network's share is in the pipeline's metrics,
+    # where this decoder is the anchor).
     assert metrics["n_annotated"] > 80
-    assert metrics["stop_sensitivity"] >= 0.85 and metrics["stop_precision"] >= 0.65, metrics
+    assert metrics["stop_sensitivity"] >= 0.76 and metrics["stop_precision"] >= 0.65, metrics
+    assert metrics["exact_sensitivity"] >= 0.68, metrics

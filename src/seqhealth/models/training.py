@@ -33,7 +33,28 @@ TRAIN_DEFAULTS = {
     "monitor": "val_loss",
     "monitor_mode": "min",
     "enable_progress_bar": False,
+    # Intra-op threads while fitting (None: torch's default, one per core). Small recurrent
+    # models run thousands of tiny ops per batch; split over threads, each op waits for the
+    # slowest thread, and on a machine shared with other jobs a descheduled thread stalls every
+    # op (issue 18: an epoch 24x the CPU time with 2 threads on 2 busy cores, see README).
+    "intra_op_threads": None,
 }
+
+
+class IntraOpThreads(Callback):
+    """``torch.set_num_threads(n)`` for the duration of a fit, the previous count restored after
+    (later stages of the same process, e.g. another task's training, keep their own)."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads, self._previous = int(threads), None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        self._previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        if self._previous is not None:
+            torch.set_num_threads(self._previous)
 
 
 def progress_bar_usable(stream=None) -> bool:
@@ -117,6 +138,8 @@ def build_trainer(train_cfg: dict, callbacks: list | None = None, logger=None,
                                            patience=int(cfg["early_stopping_patience"])))
     if logger is not None:
         all_callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    if cfg["intra_op_threads"]:
+        all_callbacks.append(IntraOpThreads(int(cfg["intra_op_threads"])))
     return pl.Trainer(
         accelerator=cfg["accelerator"],
         devices=cfg["devices"],

@@ -43,7 +43,7 @@ from seqhealth.tasks.dna_common import DnaTask
 
 # Decoder settings tried on validation loci (calibrate) when parameters name none; a network
 # weight of 0 is the decoder without the network, so calibration can never do worse than it on val.
-DEFAULT_GRID = {"network_weight": [0.0, 0.1, 0.3, 1.0], "bias": [-2.0, -1.0, -0.5, 0.0, 1.0]}
+DEFAULT_GRID = {"network_weight": [0.0, 0.05, 0.1, 0.2, 0.3], "bias": [-2.0, -1.5, -1.0, -0.5]}
 
 
 def record_probabilities(model, preprocessing: dict, token_arrays: list[np.ndarray]) -> list[np.ndarray]:
