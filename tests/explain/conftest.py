@@ -12,10 +12,10 @@ from tests.conftest import SHARED_DATA, make_project_copy, run_kedro
 
 SPLICE = SHARED_DATA / "uci_splice_junctions" / "splice.data"
 # The task's parameters plus the positional one-hot bases in the head (issue 19's wide features,
-# for aligned windows such as splice sites). Measured with the BiGRU alone (25 epochs, with or
-# without a Conv1d front-end): test accuracy 0.76, EI's top |ISM| positions 30-31 but IE's the
-# pyrimidine tract (17-25), its AG only 11th-28th. Keys under `dna_classify.train`: the task's
-# own train keys win over the shared `train.*` ones.
+# for aligned windows such as splice sites). Without it the IE class fails the test: the
+# default BiGRU's IE effects peak on the first bases (0-4); with a Conv1d front-end (test
+# accuracy 0.76) on the pyrimidine tract (17-25), its AG 11th-28th. (Training keys would go
+# under `dna_classify.train`: the task's own train keys win over the shared `train.*` ones.)
 TRAIN = "train.enable_progress_bar=false,dna_classify.model.wide_onehot=true"
 
 
