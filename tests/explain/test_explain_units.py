@@ -149,3 +149,21 @@ def test_ism_of_a_feature_model_recomputes_the_features_of_every_mutant():
             assert effects[b, position] == pytest.approx(0.0 if sequence[position] == base else expected, abs=1e-6)
     saliency = gradient_x_input(model, tokens, mean_probability, device="cpu", featurize=coding_features)
     assert saliency.shape == (len(tokens),) and np.isfinite(saliency).all()
+
+
+def test_dna_coding_explains_a_region_with_its_orf_features():
+    """The task wiring: dna_coding's model reads ORF features, so its explanation featurizes each
+    mutant (a tiny untrained 7-class frame model; the real-data check is test_coding_ism.py)."""
+    from seqhealth.genomics.orf import N_CODING_FEATURES
+
+    torch.manual_seed(0)
+    hp = {"task_kind": "tagging", "n_classes": 7, "input_kind": "features", "input_size": N_CODING_FEATURES,
+          "cell": "gru", "hidden_size": 8, "num_layers": 1, "bidirectional": True}  # fmt: skip
+    model = SequenceModel(**hp).eval()
+    bundle = {"task": "dna_coding", "hparams": hp, "preprocessing": {"kind": "dna_tokens", "orf_features": True}}
+    request = pd.DataFrame({"id": ["gene_end"], "sequence": ["ATGAAACCCGGGTTTAAACCCGGGTAAGCTTAGCATTA"]})
+    tables, figures = get_task("dna_coding").explain(model, bundle, request, {"max_plots": 1, "device": "cpu"})
+    records, effects = tables["records"], tables["effects"]
+    assert records["target"].tolist() == ["mean coding probability"] and len(figures) == 1
+    assert len(effects) == 4 * 38 and np.isfinite(effects["saliency"]).all()
+    assert (effects.loc[effects["base"] != effects["reference"], "effect"] != 0).any()
