@@ -88,6 +88,7 @@ def train_dna_coding(path: Path, checkpoint_dir: Path):
     bundle = TASK.calibrate(bundle, model_input)
     train_bases = sum(int(s["length"]) for s in model_input["splits"]["train"])
     timing = {"train_s": train_s, "train_cpu_s": train_cpu_s, "epochs": len(timer.seconds), "epoch_s": timer.seconds,
+              "intra_op_threads": train_cfg.get("intra_op_threads"),
               "train_bases_per_s": train_bases * len(timer.seconds) / max(sum(timer.seconds), 1e-9)}  # fmt: skip
     return TASK, model_input, bundle, timing
 
@@ -177,7 +178,8 @@ def main() -> int:
     rows["dna_coding"] = gene_level_metrics(genomes, ours, loci)
     rows["pyrodigal"] = gene_level_metrics(genomes, theirs, loci)
     _out(f"genome {args.genome.name}: {n_bases:,} bases; held-out loci {len(loci)} "
-          f"({sum(e - s for _, s, e in loci):,} bases); torch threads {args.threads}")  # fmt: skip
+          f"({sum(e - s for _, s, e in loci):,} bases); torch threads {args.threads}, dna_coding's own: "
+          f"training {timing['intra_op_threads']}, inference {bundle['preprocessing'].get('inference_threads')}")  # fmt: skip
     header = (
         "finder",
         "MCC/base",

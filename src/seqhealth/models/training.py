@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -39,6 +40,21 @@ TRAIN_DEFAULTS = {
     # op (issue 18: an epoch 24x the CPU time with 2 threads on 2 busy cores, see README).
     "intra_op_threads": None,
 }
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """``torch.set_num_threads(threads)`` inside the block, the previous count restored after;
+    ``None``/0 leaves torch's own."""
+    if not threads:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class IntraOpThreads(Callback):

@@ -36,6 +36,7 @@ from seqhealth.genomics.readers import read_sequence_records
 from seqhealth.genomics.validation import validate_dna_records
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.models.metrics import binary_metrics
+from seqhealth.models.training import torch_threads
 from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.serving.raw_inputs import RawInputError, dna_records, placeholder_target
 from seqhealth.splits import genomic_blocks, split_groups
@@ -56,7 +57,8 @@ def record_probabilities(model, preprocessing: dict, token_arrays: list[np.ndarr
         windows = cut_windows(len(x), window, overlap)
         layouts.append((len(samples), [start for start, _ in windows], len(x)))
         samples += [{"x": x[a:b], "y": placeholder_target("tagging", b - a), "length": b - a} for a, b in windows]
-    window_probs = predict_samples(model, samples)
+    with torch_threads(preprocessing.get("inference_threads")):
+        window_probs = predict_samples(model, samples)
     return [stitch(starts, window_probs[first : first + len(starts)], n) for first, starts, n in layouts]
 
 
@@ -165,6 +167,7 @@ class DnaCodingTask(DnaTask):
             "splits": splits,
             "layouts": layouts,
             "preprocessing": {"kind": "dna_tokens", "window": window, "overlap": overlap, "orf_features": use_orf,
+                              "inference_threads": params.get("inference_threads"),
                               "gene_model": gene_model, "decoder": decoder_with(gene_model, params.get("gene_calls"))},  # fmt: skip
             "genomes": genomes,
             "decoder_grid": dict((params.get("gene_calls") or {}).get("tune") or DEFAULT_GRID),
@@ -184,7 +187,8 @@ class DnaCodingTask(DnaTask):
     def _stitched_calls(bundle: dict, model_input: dict, part: str):
         """Per-base truth and stitched probabilities over every block of a split."""
         samples = model_input["splits"][part]
-        window_probs = predict_samples(bundle, samples)
+        with torch_threads(bundle["preprocessing"].get("inference_threads")):
+            window_probs = predict_samples(bundle, samples)
         truths, probs, per_block = [], [], []
         for layout in model_input["layouts"][part]:
             n, first = len(layout["window_starts"]), layout["first_sample"]
