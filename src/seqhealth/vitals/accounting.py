@@ -27,8 +27,14 @@ class ObservationFlags:
         return pd.isna(self.field) & ~self.repaired
 
     def flag(self, mask, field_name: str, reasons) -> None:
+        """``reasons``: one text, one per row, or a callable giving the texts of the rows it is
+        passed (only the rows this call quarantines: a cohort's reasons are not all written)."""
         selected = np.asarray(mask, dtype=bool) & self.alive
         self.field[selected] = field_name
+        if callable(reasons):
+            chosen = np.flatnonzero(selected)
+            self.reason[chosen] = reasons(chosen) if len(chosen) else []
+            return
         reasons = reasons if isinstance(reasons, str) else np.asarray(reasons, dtype=object)
         self.reason[selected] = reasons if isinstance(reasons, str) else reasons[selected]
 

@@ -43,12 +43,16 @@ def present_mask(array: pa.Array) -> np.ndarray:
 def numbers(array: pa.Array) -> np.ndarray:
     """``pandas.to_numeric(text.strip(), errors="coerce")`` of every cell as float64 (NaN where it
     is not a number or the cell is null), parsed once per distinct text."""
+    return per_distinct(array, lambda texts: pd.to_numeric(texts.str.strip(), errors="coerce"))
+
+
+def per_distinct(array: pa.Array, parse) -> np.ndarray:
+    """``parse`` (a Series of texts -> numbers) applied once per distinct text of ``array`` and
+    gathered back to every cell as float64; NaN for null cells."""
     distinct = pc.unique(array.drop_null())
     if len(distinct) == 0:
         return np.full(len(array), np.nan)
-    parsed = pd.to_numeric(
-        pd.Series(distinct.to_pylist(), dtype=object).str.strip(), errors="coerce"
-    )
-    parsed = np.append(parsed.to_numpy(dtype=float, na_value=np.nan), np.nan)
+    parsed = parse(pd.Series(distinct.to_pylist(), dtype=object))
+    parsed = np.append(pd.Series(parsed).to_numpy(dtype=float, na_value=np.nan), np.nan)
     index = pc.index_in(array, value_set=distinct).fill_null(len(distinct))
     return parsed[index.to_numpy(zero_copy_only=False)]

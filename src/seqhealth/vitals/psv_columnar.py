@@ -27,8 +27,9 @@ class FileListing(tuple):
         return self
 
 
-def _plain_header(path: Path) -> tuple[str, ...] | None:
-    """The ``|``-separated header when a multi-file scan can take the file as it is, else None."""
+def plain_header(path: Path, separator: str = "|") -> tuple[str, ...] | None:
+    """The ``separator``-separated header when a multi-file scan can take the file as it is, else
+    None (compressed, unreadable, BOM, quoted or repeated names: the per-file reader's job)."""
     if path.name.lower().endswith(".gz"):
         return None
     try:
@@ -37,7 +38,7 @@ def _plain_header(path: Path) -> tuple[str, ...] | None:
     except (OSError, UnicodeDecodeError):
         return None
     line = line.rstrip("\r\n")
-    names = tuple(line.split("|"))
+    names = tuple(line.split(separator))
     if not line or line.startswith("\ufeff") or '"' in line or len(set(names)) != len(names):
         return None
     return names
@@ -64,7 +65,7 @@ def read_psv_files(
     groups: dict[tuple[str, ...], list[int]] = {}
     single: list[int] = []
     for i, path in enumerate(paths):
-        header = _plain_header(Path(path))
+        header = plain_header(Path(path))
         if header is None:
             single.append(i)
         else:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqhealth.quality import DataFormatError
+from seqhealth.vitals.long_columnar import read_long_files
 from seqhealth.vitals.psv_columnar import FileListing, read_psv_files
 from seqhealth.vitals.schema import P2012_HEADER, PSV_LABEL, PSV_TIME
 
@@ -64,7 +65,7 @@ def data_files(directory: Path, extension: str) -> tuple[list[Path], list[Path]]
 
 def file_stem(path: Path, extension: str) -> str | None:
     """The name without ``extension`` (+ ``.gz``), any case; None when the name lacks it."""
-    name = Path(path).name
+    name = os.path.basename(os.fspath(path))
     lower = name.lower()
     for suffix in (extension, extension + ".gz"):
         if lower.endswith(suffix) and len(name) > len(suffix):
@@ -98,8 +99,8 @@ def _require_directory(path: Path) -> Path:
 # ---------------------------------------------------------------------- PhysioNet 2012
 def patient_id_of(path: Path, extension: str) -> str:
     """Patient id of a per-patient file: its name without the extension, normalised."""
-    path = Path(path)
-    return normalise_patient_id(file_stem(path, extension) or path.stem)
+    stem = file_stem(path, extension)  # the name as text: no Path per file of a large cohort
+    return normalise_patient_id(stem if stem is not None else Path(path).stem)
 
 
 def read_2012_file(path: Path) -> pd.DataFrame:
@@ -118,6 +119,11 @@ def read_2012_file(path: Path) -> pd.DataFrame:
         },
         columns=RAW_OBSERVATION_COLUMNS,
     )
+
+
+def _read_2012_files(paths: list[Path]) -> pd.DataFrame:
+    """Patient files -> one raw observations frame, by one columnar scan (``vitals.long_columnar``)."""
+    return read_long_files(paths, [patient_id_of(p, ".txt") for p in paths], P2012_HEADER, read_2012_file)
 
 
 def read_2012_outcomes(paths: list[Path]) -> pd.DataFrame:
@@ -152,9 +158,8 @@ def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
         raise DataFormatError(directory, f"no {_OUTCOMES_GLOB} file found under the directory")
     if not patient_paths:
         raise DataFormatError(directory, "no patient *.txt file found under the directory")
-    frames = [read_2012_file(p) for p in patient_paths]
     return {
-        "observations": pd.concat(frames, ignore_index=True),
+        "observations": _read_2012_files(patient_paths),
         "outcomes": read_2012_outcomes(outcome_paths),
         "patients": patients_frame(patient_paths, ".txt"),
         "ignored_files": [str(p) for p in ignored],
@@ -177,7 +182,7 @@ def read_2012_for_prediction(path: Path) -> dict:
     if not patient_paths:
         raise DataFormatError(path, "no patient *.txt file found")
     return {
-        "observations": pd.concat([read_2012_file(p) for p in patient_paths], ignore_index=True),
+        "observations": _read_2012_files(patient_paths),
         "outcomes": None,
         "patients": patients_frame(patient_paths, ".txt"),
         "ignored_files": [str(p) for p in ignored],

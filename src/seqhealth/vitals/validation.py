@@ -40,8 +40,8 @@ from seqhealth.vitals.accounting import (
     DOMAIN,
     ObservationFlags,
     finish_report,
-    range_violations,
 )
+from seqhealth.vitals.cells import numbers, per_distinct, text_array
 from seqhealth.vitals.readers import normalise_patient_ids, parse_hours
 from seqhealth.vitals.schema import (
     LONG_MAX_HOURS,
@@ -88,6 +88,28 @@ def validate_long(
     context = QuarantineLog(DOMAIN)
     pid, var = obs["patient_id"].astype(str), obs["variable"].astype(str)
     time_s, value_s = obs["time"].astype(str), obs["value"].astype(str)
+    # Per-row work is done per distinct patient / variable / text (codes into sorted distinct
+    # values), and reason texts are written only for the rows they quarantine (callables).
+    pid_code, pids = pd.factorize(pid, sort=True, use_na_sentinel=False)
+    var_code, variables = pd.factorize(var, sort=True, use_na_sentinel=False)
+    variables = pd.Series(variables, dtype=object)
+
+    def var_in(names) -> np.ndarray:
+        return variables.isin(list(names)).to_numpy()[var_code]
+
+    def text(*parts):
+        """Reasons for rows ``i``: the concatenation of literal strings and per-row columns."""
+        def reasons(i):
+            out = ""
+            for part in parts:
+                out = out + (part if isinstance(part, str) else part(i))
+            return np.asarray(out, dtype=object)
+        return reasons
+
+    def rows_of(series):
+        return lambda i: series.take(i).to_numpy(dtype=object)
+
+    time_t, value_t, var_t, pid_t = rows_of(time_s), rows_of(value_s), rows_of(var), rows_of(pid)
 
     # Duplicate patient ids across files: the first file (sorted path order) wins.
     first_file = _first_file_per_patient(patients)
@@ -95,74 +117,91 @@ def validate_long(
         context.add(row.source_file, row.patient_id, "patient_id",
                     f"duplicate patient id {row.patient_id}: already read from "
                     f"{first_file[row.patient_id]}")  # fmt: skip
-    later_file = (obs["source_file"] != pid.map(first_file)).to_numpy()
-    flags.flag(later_file, "patient_id", "patient id already read from another file")
+    source_code, sources = pd.factorize(obs["source_file"].astype(str), use_na_sentinel=False)
+    pairs, pair_of_row = np.unique(pid_code.astype(np.int64) * (len(sources) + 1) + source_code, return_inverse=True)
+    pair_pid, pair_source = pairs // (len(sources) + 1), pairs % (len(sources) + 1)
+    expected = pd.Series(pids, dtype=object).map(first_file).to_numpy(dtype=object)
+    later_pair = np.asarray(sources, dtype=object)[pair_source] != expected[pair_pid]
+    flags.flag(later_pair[pair_of_row], "patient_id", "patient id already read from another file")
 
-    flags.flag((pid.str.strip() == "").to_numpy(), "patient_id", "blank patient id")
+    blank = (pd.Series(pids, dtype=object).str.strip() == "").to_numpy()
+    flags.flag(blank[pid_code], "patient_id", "blank patient id")
     # RecordID rows identify the patient; one that disagrees with the file name is suspect
     # (compared after the id normalisation the file name went through: 0132545 == 132545).
-    is_id = (var == "RecordID").to_numpy()
-    id_mismatch = is_id & (normalise_patient_ids(value_s).to_numpy() != pid.to_numpy())
-    flags.flag(id_mismatch, "RecordID", "RecordID " + value_s + " != file name " + pid)
+    is_id = (var_code == variables.tolist().index("RecordID")) if "RecordID" in variables.values else np.zeros(len(obs), bool)
+    id_rows = np.flatnonzero(is_id)
+    id_mismatch = np.zeros(len(obs), bool)
+    id_mismatch[id_rows] = normalise_patient_ids(value_t(id_rows)).to_numpy() != pid_t(id_rows)
+    flags.flag(id_mismatch, "RecordID", text("RecordID ", value_t, " != file name ", pid_t))
     flags.repair(is_id, "record_id_rows")
 
-    hours = parse_hours(time_s).to_numpy()
-    flags.flag(~np.isfinite(hours), "time", "unparsable time '" + time_s + "'")
-    flags.flag(hours < 0, "time", "negative time '" + time_s + "'")
+    hours = per_distinct(text_array(time_s), parse_hours)
+    flags.flag(~np.isfinite(hours), "time", text("unparsable time '", time_t, "'"))
+    flags.flag(hours < 0, "time", text("negative time '", time_t, "'"))
     flags.flag(hours > max_time_h, "time",
-               "time '" + time_s + f"' beyond the {max_time_h:g} h bound of the format")  # fmt: skip
-    values = pd.to_numeric(value_s.str.strip(), errors="coerce").to_numpy(dtype=float)
-    flags.flag(~np.isfinite(values), "value",
-               "non-numeric value '" + value_s + "' for " + var)  # fmt: skip
-    unknown = (var.isin(P2012_DESCRIPTORS[1:]) & (hours == 0)).to_numpy() & (
-        values == P2012_UNKNOWN_DESCRIPTOR
-    )
+               text("time '", time_t, f"' beyond the {max_time_h:g} h bound of the format"))  # fmt: skip
+    values = numbers(text_array(value_s))
+    flags.flag(~np.isfinite(values), "value", text("non-numeric value '", value_t, "' for ", var_t))
+    unknown = var_in(P2012_DESCRIPTORS[1:]) & (hours == 0) & (values == P2012_UNKNOWN_DESCRIPTOR)
     flags.repair(unknown, "unknown_descriptor_minus_1")
-    flags.flag(~var.isin(list(ranges)).to_numpy(), "variable", "unknown variable '" + var + "'")
-    outside, range_text = range_violations(var, values, ranges)
-    flags.flag(outside, "value", var + "=" + value_s + " outside plausible range " + range_text)
+    flags.flag(~var_in(ranges), "variable", text("unknown variable '", var_t, "'"))
+    outside = np.zeros(len(obs), bool)
+    for name, value_range in ranges.items():
+        if name in variables.values:
+            rows = var_code == variables.tolist().index(name)
+            outside[rows] = ~value_range.contains(values[rows])
+    range_text = variables.map({k: str(v) for k, v in ranges.items()}).fillna("").to_numpy(dtype=object)
+    flags.flag(outside, "value", text(var_t, "=", value_t, " outside plausible range ",
+                                      lambda i: range_text[var_code[i]]))  # fmt: skip
 
     # Unsorted timestamps: a repair (stable sort keeps file order among equal times).
     alive = flags.alive
-    live = pd.DataFrame({"pid": pid[alive], "h": hours[alive]})
+    live = pd.DataFrame({"pid": pid_code[alive], "h": hours[alive]})
     went_back = live.groupby("pid", sort=False)["h"].diff() < 0
     unsorted_patients = int(live.loc[went_back, "pid"].nunique())
 
     # Duplicate (patient, time, variable): identical value -> repair; different -> quarantine.
-    order = np.lexsort((hours, pid.to_numpy()))  # stable: file order among ties
+    order = np.lexsort((hours, pid_code))  # stable: file order among ties; codes sort as the ids
     live_order = order[alive[order]]
-    keyed = pd.DataFrame({"pid": pid.to_numpy()[live_order], "h": hours[live_order],
-                          "var": var.to_numpy()[live_order], "v": values[live_order]})  # fmt: skip
-    first_value = keyed.groupby(["pid", "h", "var"], sort=False)["v"].transform("first")
+    keyed = pd.DataFrame({"pid": pid_code[live_order], "h": hours[live_order],
+                          "var": var_code[live_order], "v": values[live_order]})  # fmt: skip
+    first_value = keyed.groupby(["pid", "h", "var"], sort=False)["v"].transform("first").to_numpy()
     repeated = keyed.duplicated(["pid", "h", "var"]).to_numpy()
-    same = repeated & (first_value.to_numpy() == keyed["v"].to_numpy())
+    same = repeated & (first_value == keyed["v"].to_numpy())
     exact, conflict = np.zeros(len(obs), bool), np.zeros(len(obs), bool)
     exact[live_order[same]] = True
     conflict[live_order[repeated & ~same]] = True
-    kept_text = np.full(len(obs), "", dtype=object)
-    kept_text[live_order] = first_value.map("{:g}".format).to_numpy()
+    kept_value = np.full(len(obs), np.nan)
+    kept_value[live_order] = first_value
     flags.repair(exact, "exact_duplicate_rows")
-    flags.flag(conflict, "value", "conflicting duplicate of (" + time_s + ", " + var +
-               "): kept " + kept_text + ", got " + value_s)  # fmt: skip
+    flags.flag(conflict, "value", text("conflicting duplicate of (", time_t, ", ", var_t, "): kept ",
+                                       lambda i: np.asarray([f"{v:g}" for v in kept_value[i]], dtype=object),
+                                       ", got ", value_t))  # fmt: skip
 
     # Patient level: at least one time-series observation must survive.
-    static = (var.isin(P2012_STATIC) | ((var == "Weight") & (hours == 0))).to_numpy()
-    with_series = set(pid[flags.alive & ~static])
+    static = var_in(P2012_STATIC) | (var_in(["Weight"]) & (hours == 0))
+    has_series = np.zeros(len(pids), bool)
+    has_series[pid_code[flags.alive & ~static]] = True
+    with_series = set(np.asarray(pids, dtype=object)[has_series])
     for row in patients.drop_duplicates("patient_id").itertuples():
         if row.patient_id not in with_series:
             context.add(row.source_file, row.patient_id, "patient",
                         "patient has no valid time-series observation (only descriptors, "
                         "all missing or all quarantined)")  # fmt: skip
-    flags.flag(~pid.isin(with_series).to_numpy(), "patient", "patient has no time-series data")
+    flags.flag(~has_series[pid_code], "patient", "patient has no time-series data")
 
-    labels, counts = _match_outcomes(outcomes, with_series, first_file, flags, pid, context)
-    alive = flags.alive
-    clean = pd.DataFrame({"patient_id": pid[alive].to_numpy(), "time_h": hours[alive],
-                          "variable": var[alive].to_numpy(), "value": values[alive]})  # fmt: skip
-    clean = clean.sort_values(["patient_id", "time_h"], kind="stable", ignore_index=True)
-    record_id = pid + "/" + time_s + "/" + var
+    labelled_of = lambda labelled: pd.Series(pids, dtype=object).isin(labelled).to_numpy()[pid_code]  # noqa: E731
+    labels, counts = _match_outcomes(outcomes, with_series, first_file, flags, labelled_of, context)
+    alive = np.flatnonzero(flags.alive)
+    alive = alive[np.lexsort((hours[alive], pid_code[alive]))]  # by patient, then time; stable
+    clean = pd.DataFrame({"patient_id": pid.take(alive).to_numpy(), "time_h": hours[alive],
+                          "variable": var.take(alive).to_numpy(), "value": values[alive]})  # fmt: skip
+    flagged = np.flatnonzero(~pd.isna(flags.field))
+    record_id, source = np.full(len(obs), None, dtype=object), np.full(len(obs), None, dtype=object)
+    record_id[flagged] = text(pid_t, "/", time_t, "/", var_t)(flagged)
+    source[flagged] = obs["source_file"].take(flagged).to_numpy(dtype=object)
     quarantine, report = finish_report(
-        flags, obs, clean, obs["source_file"], record_id, context,
+        flags, obs, clean, source, record_id, context,
         patients_in=int(patients["patient_id"].nunique()),
         patients_kept=int(clean["patient_id"].nunique()),
         unsorted_patients=unsorted_patients, **counts,
@@ -172,7 +211,7 @@ def validate_long(
     return clean, labels, quarantine, report
 
 
-def _match_outcomes(outcomes, with_series, first_file, flags, pid, context):
+def _match_outcomes(outcomes, with_series, first_file, flags, labelled_of, context):
     """Parse labels (0/1), pair them with patients, quarantine both kinds of orphan."""
     if outcomes is None:
         return pd.DataFrame({"patient_id": pd.Series(dtype=str), "label": pd.Series(dtype=int)}), {}
@@ -198,7 +237,7 @@ def _match_outcomes(outcomes, with_series, first_file, flags, pid, context):
     unlabelled = sorted(with_series - labelled)
     for patient in unlabelled:
         context.add(first_file[patient], patient, "label", f"no outcome for patient {patient}")
-    flags.flag(~pid.isin(labelled).to_numpy(), "label", "patient has no outcome")
+    flags.flag(~labelled_of(labelled), "label", "patient has no outcome")
     labels = pd.DataFrame({"patient_id": out["patient_id"].to_numpy(),
                            "label": numeric[valid].astype(int).to_numpy()})  # fmt: skip
     counts = {
