@@ -119,3 +119,5 @@ def test_a_stop_codon_mutated_to_sense_moves_the_coding_score_more_than_an_inter
     # 96.6-100 % of the bases, 8 genes).
     assert (table["stop_mean"] > table["intergenic_mean"]).all(), table
     assert (table["intergenic_below_stop"] >= 0.9).all(), table
+    # and it raises the score: the reading frame runs on (measured: every such change, every gene)
+    assert (table["stop_signed"] > 0).all(), table
