@@ -54,7 +54,7 @@ def test_kmer_profile_is_strand_symmetric_and_padding_invariant():
 def test_model_head_reads_the_wide_features_and_gradients_reach_them():
     torch.manual_seed(0)
     model = SequenceModel(task_kind="sequence", n_classes=3, embedding_dim=0, hidden_size=4, num_layers=1,
-                          sequence_length=8, wide_onehot=True, wide_kmer_sizes=[3])
+                          sequence_length=8, wide_onehot=True, wide_kmer_size=3)
     assert model.wide.output_size == 8 * 5 + 64
     assert model.head.out.in_features == model.encoder.output_size + 8 * 5 + 64
     batch = pad_collate([{"x": encode(s), "y": 0, "length": 8} for s in ("ACGTACGT", "GGGTTTAC")])
@@ -71,3 +71,15 @@ def test_model_head_reads_the_wide_features_and_gradients_reach_them():
     model.encoder.embed = lambda tokens: embedded
     model(batch["x"], batch["lengths"], batch["mask"]).sum().backward()
     assert embedded.grad is not None and embedded.grad[0, 3].abs().sum() > 0
+
+
+def test_positional_kmers_one_hot_the_kmer_starting_at_each_position():
+    wide = WideFeatures(positions=5, position_max_k=2)
+    assert wide.output_size == 5 * 5 + 4 * 16
+    x, _ = _batch(["ACGTA", "ANGT"], pad_to=5)
+    pairs = _features(wide, x)[:, 25:].reshape(2, 4, 16)
+    # A,C,G,T = 0..3; the pair id is 4 * first + second: AC=1, CG=6, GT=11, TA=12
+    assert pairs[0].argmax(-1).tolist() == [1, 6, 11, 12] and pairs[0].sum() == 4
+    # a pair holding N or reaching past the sequence's end is no pair at all
+    assert pairs[1].sum(-1).tolist() == [0, 0, 1, 0] and pairs[1, 2, 11] == 1
+    torch.testing.assert_close(_features(wide, x), _features(wide, _batch(["ACGTA", "ANGT"], pad_to=9)[0]))

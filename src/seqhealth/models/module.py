@@ -93,9 +93,11 @@ class SequenceModel(pl.LightningModule):
         rc_invariant: bool = False,
         sequence_length: int = 0,
         wide_onehot: bool = False,
-        wide_kmer_sizes: list[int] | None = None,
+        wide_kmer_size: int = 0,
         wide_both_strands: bool = True,
         wide_dropout: float = 0.0,
+        wide_onehot_max_k: int = 1,
+        wide_l2: float = 0.0,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -124,13 +126,15 @@ class SequenceModel(pl.LightningModule):
         skip_size = self.encoder.input_size if input_skip else 0
         # Wide-and-deep (DNA sequence classification): the head also reads fixed features, the
         # positional one-hot bases when the training sequences share one length
-        # (``sequence_length``, set from the data) and k-mer profiles (models/wide.py).
+        # (``sequence_length``, set from the data; with wide_onehot_max_k > 1 also the k-mer
+        # starting at each position) and the k-mer profile of k = wide_kmer_size (models/wide.py).
         self.wide = None
-        if wide_onehot or wide_kmer_sizes:
+        if wide_onehot or wide_kmer_size:
             if task_kind != "sequence" or input_kind != "tokens":
-                raise ValueError("wide_onehot / wide_kmer_sizes need DNA tokens and task_kind='sequence'")
+                raise ValueError("wide_onehot / wide_kmer_size need DNA tokens and task_kind='sequence'")
             positions = int(sequence_length or 0) if wide_onehot else 0
-            self.wide = WideFeatures(vocab_size, positions, wide_kmer_sizes or (), wide_both_strands)
+            kmer_sizes = (int(wide_kmer_size),) if wide_kmer_size else ()
+            self.wide = WideFeatures(vocab_size, positions, kmer_sizes, wide_both_strands, wide_onehot_max_k)
             skip_size += self.wide.output_size
             # Input dropout on the wide features: the L2-like shrinkage a tiny training set needs
             # (the positional logistic regression baseline is best at strong L2, C=0.03).
@@ -259,6 +263,11 @@ class SequenceModel(pl.LightningModule):
         loss, _, y = self._step(batch)
         self.log("train_loss", loss, on_step=False, on_epoch=True, sync_dist=True,
                  batch_size=max(len(y), 1))
+        if self.wide is not None and self.hparams.wide_l2:
+            # What logistic regression's C does for the baselines: a penalty on the wide weights
+            # only (mean-loss scale: wide_l2 = 1 / (2 C n_train)); the RNN keeps its own regime.
+            wide_weights = self.head.out.weight[:, -self.wide.output_size:]
+            loss = loss + self.hparams.wide_l2 * wide_weights.pow(2).sum()
         return loss
 
     def _evaluate(self, batch: dict, metrics: MetricCollection, prefix: str):
