@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -64,7 +63,7 @@ def build_patient_sequences(
     cols = _column_of(obs["variable"], list(variables))
     obs, cols = obs[cols >= 0], cols[cols >= 0]
     step_of = grid.assign(_step=np.arange(len(grid), dtype=np.float64))
-    steps = _left_join_steps(obs[["patient_id", "time_h"]], step_of)
+    steps = obs[["patient_id", "time_h"]].merge(step_of, how="left", on=["patient_id", "time_h"])["_step"].to_numpy()
     on_grid = ~np.isnan(steps)
     values = np.full((len(grid), len(variables)), np.nan, dtype=np.float32)
     values[steps[on_grid].astype(np.int64), cols[on_grid]] = obs["value"].to_numpy()[on_grid]
@@ -76,18 +75,6 @@ def build_patient_sequences(
         str(pid): {"times": all_times[a:b], "values": values[a:b], "variables": list(variables)}
         for pid, a, b in zip(patient_ids, starts, bounds, strict=True)
     }
-
-
-def _left_join_steps(keys: pd.DataFrame, step_of: pd.DataFrame) -> np.ndarray:
-    """``_step`` of each ``(patient_id, time_h)`` row of ``keys`` (NaN off the grid), in ``keys``'
-    order: a Polars hash join (a cohort's millions of string keys), pandas where Polars cannot
-    take the columns (mixed-type ids of a hand-made frame), which then also raises as before."""
-    try:
-        joined = pl.from_pandas(keys).join(pl.from_pandas(step_of), on=["patient_id", "time_h"], how="left",
-                                           maintain_order="left")  # fmt: skip
-        return joined["_step"].to_numpy().astype(np.float64)
-    except (pl.exceptions.PolarsError, TypeError, ValueError, pa.ArrowException):
-        return keys.merge(step_of, how="left", on=["patient_id", "time_h"])["_step"].to_numpy()
 
 
 def _column_of(names: pd.Series, variables: list[str]) -> np.ndarray:
