@@ -14,6 +14,11 @@ part of every peak):
 * ``plain read``: the same files read by Polars into one typed frame and nothing else (the
   columnar floor ingest is compared with).
 
+Then the same for DNA: 1 / 10 / 50 genome records (copies of the shared 300 kb E. coli GenBank
+record under other accessions), ingest = ``dna_coding``'s ``read_raw`` + ``ingest`` (validation,
+tokens) + ``build_model_input`` (ORF features, windows, gene model), fitted per Mb and extrapolated
+to 1 Gb (reported, not a target of the exit status).
+
 Printed: a table (seconds, rows per wall second and per CPU second, peak RSS), the fitted growth
 per patient (least squares over the sizes), a line extrapolating to 40,000 patients (the full
 PhysioNet 2019 training set) and the peak-memory growth from 1,000 patients to the largest size.
@@ -47,6 +52,8 @@ SHARED_DATA = Path(
 LARGE_2019 = SHARED_DATA / "physionet2019_sepsis_large"
 PARAMS = {"split": {"train": 0.7, "val": 0.15, "test": 0.15}, "seed": 42}
 EXTRAPOLATE_TO = 40_000
+GENOME = SHARED_DATA / "genome_cds" / "NC_000913.3_0_300000.gbk"
+DNA_PARAMS = Path(__file__).resolve().parents[1] / "conf" / "base" / "parameters_dna_coding.yml"
 
 
 def report(line: str) -> None:
@@ -62,9 +69,23 @@ def _measure(kind: str, folder: Path, cache: Path, per_partition: int) -> dict:
 
     from seqhealth.vitals.readers import data_files
 
-    paths, _ = data_files(folder, ".psv")
-    if kind == "plain":
+    if kind == "genomes":
+        import yaml
+
+        from seqhealth.tasks.dna_coding import TASK as DNA
+
+        params = yaml.safe_load(DNA_PARAMS.read_text())["dna_coding"]["windows"]
+
+        def run() -> dict:
+            ingested = DNA.ingest(DNA.read_raw(folder), {})
+            model_input = DNA.build_model_input(ingested["records"], params)
+            return {"records": int(ingested["ingest_report"]["records_kept"]),
+                    "mb": float(ingested["records"]["length"].sum()) / 1e6,
+                    "windows": sum(len(s) for s in model_input["splits"].values())}  # fmt: skip
+    elif kind == "plain":
         import polars as pl
+
+        paths, _ = data_files(folder, ".psv")
 
         def run() -> dict:
             frame = pl.scan_csv([str(p) for p in paths], separator="|", glob=False).collect()
@@ -133,6 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--max-ratio", type=float, default=2.0)
     parser.add_argument("--max-memory-growth", type=float, default=1.5)
     parser.add_argument("--patients-per-partition", type=int, default=1000)
+    parser.add_argument("--genomes", type=int, nargs="*", default=[1, 10, 50], help="genome records (none: skip DNA)")
     parser.add_argument("--child", nargs=4, metavar=("KIND", "FOLDER", "CACHE", "PER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -165,7 +187,43 @@ def main(argv=None) -> int:
                    f"{rerun['wall_s']:>12.2f} {rerun['peak_rss_mb']:>7.0f} | {plain['cpu_s']:>11.2f} "
                    f"{plain['wall_s']:>6.2f} {plain['peak_rss_mb']:>7.0f} | {row['ratio']:>9.2f} "
                    f"{row['wall_ratio']:>5.2f}")  # fmt: skip
-    return summarise(rows, args)
+    status = summarise(rows, args)
+    if GENOME.is_file() and args.genomes:
+        with tempfile.TemporaryDirectory(prefix="bench_scale_dna_") as tmp:
+            genome_table(args.genomes, Path(tmp))
+    return status
+
+
+def genome_folder(n: int, root: Path) -> Path:
+    """``n`` copies of the shared E. coli record, each under its own accession (no duplicate ids)."""
+    folder = root / f"g{n}"
+    folder.mkdir()
+    text = GENOME.read_text()
+    for k in range(n):
+        (folder / f"genome{k}.gbk").write_text(text.replace("NC_000913.3_0_300000", f"c{k}_NC_000913.3_0_300000"))
+    return folder
+
+
+def genome_table(counts: list[int], root: Path) -> None:
+    report("")
+    report("dna_coding ingest (read + validate + ORF features, windows, gene model) of genome records")
+    header = f"{'records':>7} {'Mb':>6} {'windows':>8} | {'cpu s':>6} {'wall s':>6} {'Mb/s':>5} {'peak MB':>7}"
+    report(header)
+    report("-" * len(header))
+    rows = []
+    for n in counts:
+        row = measure("genomes", genome_folder(n, root), root, 0)
+        rows.append(row)
+        report(f"{row['records']:>7} {row['mb']:>6.2f} {row['windows']:>8} | {row['cpu_s']:>6.2f} {row['wall_s']:>6.2f} "
+               f"{row['mb'] / row['wall_s']:>5.2f} {row['peak_rss_mb']:>7.0f}")  # fmt: skip
+    if len(rows) >= 2:
+        mbs = [r["mb"] for r in rows]
+        t0, t1 = fit(mbs, [r["wall_s"] for r in rows])
+        c1 = fit(mbs, [r["cpu_s"] for r in rows])[1]
+        m0, m1 = fit(mbs, [r["peak_rss_mb"] for r in rows])
+        report(f"growth: {t1:.2f} s/Mb wall ({c1:.2f} CPU), {m1:.0f} MB peak RSS per Mb (+{m0:.0f} MB fixed): memory "
+               f"grows with the folder, not bounded by the largest record (issue 21 point 4 not done)")  # fmt: skip
+        report(f"extrapolated to 1 Gb: {(t0 + t1 * 1000) / 60:.0f} min wall, {(m0 + m1 * 1000) / 1024:.0f} GB peak RSS")
 
 
 def summarise(rows: list[dict], args) -> int:
