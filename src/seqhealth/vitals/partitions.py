@@ -150,13 +150,14 @@ def _read_partition(cache: Path, part: int) -> dict[str, pd.DataFrame]:
 
 def _drop_stale(cache: Path, parts: set[int]) -> None:
     """Partitions of an earlier plan (other count, files gone) would be read by a Parquet tool
-    globbing the layer: removed."""
+    globbing the layer: removed. Only ``partition=<number>`` entries are this module's."""
+    keep = {f"partition={part}" for part in parts}
     for layer in LAYERS:
         for folder in (cache / layer).glob("partition=*"):
-            if int(folder.name.split("=", 1)[1]) not in parts:
+            if folder.name not in keep and folder.name.split("=", 1)[1].isdigit():
                 shutil.rmtree(folder)
     for entry in (cache / "reports").glob("partition=*.json"):
-        if int(entry.stem.split("=", 1)[1]) not in parts:
+        if entry.stem not in keep and entry.stem.split("=", 1)[1].isdigit():
             entry.unlink()
 
 
