@@ -2,6 +2,7 @@
 biologist's baselines use, padding never changes them, and the model's head reads them."""
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -83,3 +84,15 @@ def test_positional_kmers_one_hot_the_kmer_starting_at_each_position():
     # a pair holding N or reaching past the sequence's end is no pair at all
     assert pairs[1].sum(-1).tolist() == [0, 0, 1, 0] and pairs[1, 2, 11] == 1
     torch.testing.assert_close(_features(wide, x), _features(wide, _batch(["ACGTA", "ANGT"], pad_to=9)[0]))
+
+
+@pytest.mark.filterwarnings(r"ignore:You are trying to `self.log\(\)`")
+def test_wide_l2_penalises_the_wide_weights_only_in_training():
+    torch.manual_seed(0)
+    kwargs = dict(task_kind="sequence", n_classes=3, embedding_dim=0, hidden_size=4, num_layers=1, wide_kmer_size=2)
+    plain, penalised = SequenceModel(**kwargs), SequenceModel(**kwargs, wide_l2=0.5)
+    penalised.load_state_dict(plain.state_dict())
+    batch = pad_collate([{"x": encode(s), "y": i, "length": len(s)} for i, s in enumerate(("ACGTAC", "GGGTTTA"))])
+    wide_weights = plain.head.out.weight[:, -16:]
+    expected = plain.training_step(batch, 0) + 0.5 * wide_weights.pow(2).sum()
+    torch.testing.assert_close(penalised.training_step(batch, 0), expected)
