@@ -14,28 +14,36 @@ exposes a ``sampler`` relay for exactly that, so every rank reshuffles with the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import lightning.pytorch as pl
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
+from seqhealth.batching.arrow_store import ArrowSequenceDataset
 from seqhealth.batching.collate import pad_collate
 from seqhealth.batching.dataset import SequenceDataset
 from seqhealth.batching.sampler import BucketBatchSampler
 
+Split = SequenceDataset | ArrowSequenceDataset | Sequence[dict] | str | Path | None
 
-def _as_dataset(split: SequenceDataset | Sequence[dict] | None) -> SequenceDataset | None:
-    if split is None or isinstance(split, SequenceDataset):
+
+def _as_dataset(split: Split) -> SequenceDataset | ArrowSequenceDataset | None:
+    """A list of samples is held in memory; a path names an on-disk store (``arrow_store``),
+    read memory-mapped so the split need not fit in RAM."""
+    if split is None or isinstance(split, SequenceDataset | ArrowSequenceDataset):
         return split
+    if isinstance(split, str | Path):
+        return ArrowSequenceDataset(split)
     return SequenceDataset(split)
 
 
 class SequenceDataModule(pl.LightningDataModule):
     def __init__(
         self,
-        train: SequenceDataset | Sequence[dict] | None,
-        val: SequenceDataset | Sequence[dict] | None,
-        test: SequenceDataset | Sequence[dict] | None = None,
-        predict: SequenceDataset | Sequence[dict] | None = None,
+        train: Split,
+        val: Split,
+        test: Split = None,
+        predict: Split = None,
         batch_size: int = 32,
         max_tokens: int | None = None,
         num_workers: int = 0,
@@ -59,7 +67,7 @@ class SequenceDataModule(pl.LightningDataModule):
             return None, None  # standalone use: the sampler asks torch.distributed
         return trainer.world_size, trainer.global_rank
 
-    def _loader(self, dataset: SequenceDataset | None, shuffle: bool, name: str) -> DataLoader:
+    def _loader(self, dataset: SequenceDataset | ArrowSequenceDataset | None, shuffle: bool, name: str) -> DataLoader:
         if dataset is None:
             raise ValueError(f"SequenceDataModule: no {name} split was given")
         num_replicas, rank = self._world()

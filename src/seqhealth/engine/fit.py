@@ -17,6 +17,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
+from seqhealth.batching.arrow_store import store_fingerprint, write_arrow_store
 from seqhealth.batching.collate import pad_collate
 from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
@@ -151,9 +152,32 @@ def train_model(model_input: dict, model_params: dict, train_cfg: dict, resume: 
     hparams = model_hparams(model_input, model_params)
     ckpt_dir = checkpoint_dir_for(model_input, hparams, train_cfg)
     resume_from = prepare_checkpoints(ckpt_dir, resume)
+    if train_cfg.get("model_input_store", "memory") == "arrow":
+        # The gate has just read the samples; the fit (and every rank) maps the stored splits.
+        model_input, train_cfg = stored_model_input(model_input, train_cfg), {**train_cfg, "_gate_checked": True}
     if needs_launch(train_cfg):
         return launch_training(model_input, model_params, {**train_cfg, "_resume_from": resume_from})
     return fit_sequence_model(model_input, model_params, {**train_cfg, "_resume_from": resume_from})
+
+
+def stored_model_input(model_input: dict, train_cfg: dict) -> dict:
+    """``model_input`` with each split written to an Arrow store and replaced by its path.
+
+    The stores go to ``train.store_dir`` (default ``data/05_model_input/<task>/store``), one
+    ``<split>.arrow`` each; torchrun ranks then receive paths and map the same files instead of
+    unpickling a copy of every sample each. A store whose recorded data fingerprint matches is
+    reused (unchanged model input is not rewritten)."""
+    store_dir = Path(train_cfg.get("store_dir") or Path("data/05_model_input") / model_input["task"] / "store").resolve()
+    fingerprint = str(model_input["fingerprint"].get("sha256", ""))
+    splits = dict(model_input["splits"])
+    for name in ("train", "val", "test"):
+        if not splits.get(name):
+            continue  # an empty split has no schema to store; it stays an (empty) list
+        path = store_dir / f"{name}.arrow"
+        if not fingerprint or store_fingerprint(path) != fingerprint:
+            write_arrow_store(splits[name], path, metadata={"fingerprint": fingerprint})
+        splits[name] = str(path)
+    return {**model_input, "splits": splits}
 
 
 def _trainer_config(train_cfg: dict) -> dict:
@@ -177,7 +201,7 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
     # theirs passes it here too (tuning's best configuration, ranks). A library call without it
     # (a unit test on a tiny subset, a CV fold) opts out; the registry still refuses a model
     # without finite test metrics.
-    if "gate" in train_cfg:
+    if "gate" in train_cfg and not train_cfg.get("_gate_checked"):
         check_training_gate(model_input, train_cfg["gate"])
     torch.set_flush_denormal(True)
     pl.seed_everything(int(train_cfg.get("seed", 42)), workers=True)
@@ -186,9 +210,11 @@ def fit_sequence_model(model_input: dict, model_params: dict, train_cfg: dict, l
     max_tokens = train_cfg.get("max_tokens")
     splits = model_input["splits"]
     datamodule = SequenceDataModule(
-        train=SequenceDataset(splits["train"]),
-        val=SequenceDataset(splits["val"]),
-        test=SequenceDataset(splits["test"]),
+        # Lists of samples are held in memory; paths (``train.model_input_store: arrow``) are
+        # Arrow stores read memory-mapped (``batching.arrow_store``).
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
         batch_size=max(1, int(train_cfg.get("batch_size", 32)) // n_world),
         max_tokens=max(1, int(max_tokens) // n_world) if max_tokens else None,
         num_workers=int(train_cfg.get("num_workers", 0)),
