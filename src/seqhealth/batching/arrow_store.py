@@ -1,26 +1,28 @@
-"""Model input on disk: one Arrow IPC file per split, read memory-mapped, item by item.
+"""Model input on disk: one Arrow IPC file per split, read item by item.
 
 Why: ``SequenceDataset`` holds every sample of a split in the process (and each torchrun rank
 unpickles its own copy), so a cohort larger than RAM cannot train. Here the samples live in an
-Arrow IPC file (Feather v2, uncompressed, so the column buffers can be mapped as they are):
+Arrow IPC file (Feather v2, uncompressed, so every column buffer lies in the file as it is used):
 
 * ``ArrowStoreWriter`` appends samples in record batches of ``batch_rows``; it never holds more
   than one batch, so a store can be written from a generator over partitions.
-* ``ArrowSequenceDataset`` maps the file and reads an item's ``x`` / ``y`` straight out of the
-  mapped column buffers (numpy views, copied only for the one item). It has the interface of
-  ``SequenceDataset`` (``lengths`` in memory for the bucket sampler, same item dicts and dtype
-  rules), so ``SequenceDataModule`` and ``BucketBatchSampler`` use it unchanged and DDP sharding
-  stays the sampler's (every rank maps the same file and reads only its own batches).
+* ``ArrowSequenceDataset`` learns the file's layout once through a memory map (pyarrow reads the
+  IPC footer and buffers zero-copy), keeps the per-sample scalars, and reads each item's
+  ``x`` / ``y`` with one positioned read. It has the interface of ``SequenceDataset``
+  (``lengths`` in memory for the bucket sampler, same item dicts and dtype rules), so
+  ``SequenceDataModule`` and ``BucketBatchSampler`` use it unchanged and DDP sharding stays the
+  sampler's (every rank opens the same file and reads only its own batches).
 
 Columns: ``x`` (list of the token dtype, or list of fixed-size lists of F floats for ``[T, F]``),
 ``y`` (a scalar column, or a list column like ``x`` for per-position labels), ``length`` (int64)
 and ``weight`` (float64, null when a sample has none). Any Arrow reader opens the file
 (``pyarrow.ipc.open_file``, ``polars.read_ipc``).
 
-Memory: pages of a mapped file that were read count in the process's RSS (as file-backed, clean
-pages the kernel may drop) until they are unmapped. To keep RSS flat the dataset hands the pages
-back (``madvise(MADV_DONTNEED)``, Linux) after every ``release_bytes`` read; a later read of the
-same item faults it in again from the page cache.
+Why positioned reads and not items served from the mapping: every mapped page an epoch reads
+stays in the process's RSS until unmapped, and Linux maps a fault's neighbours too (fault-around,
+large folios), so in shuffled order an epoch over a mapped 100 MB store left all 100 MB resident,
+and releasing pages after a byte budget (``madvise``) still overshot the budget ~4x. A ``pread``
+puts only the item in the process; the page cache still keeps the file (shared, reclaimable).
 """
 
 from __future__ import annotations
@@ -186,97 +188,107 @@ def store_fingerprint(path: str | Path) -> str | None:
 
 
 class _ListColumn:
-    """Per-row views into one record batch's list column (zero-copy over the mapping)."""
+    """Where one record batch's list column lies in the file: per-row offsets (copied into
+    memory, 4 bytes a row) and the file position of its flat values, read with ``pread``."""
 
-    def __init__(self, array: pa.Array):
-        self.offsets = array.offsets.to_numpy()
+    def __init__(self, array: pa.Array, base_address: int):
+        self.offsets = np.array(array.offsets.to_numpy())  # a copy: nothing stays mapped
         values = array.values
         self.inner: tuple[int, ...] = ()
         if pa.types.is_fixed_size_list(values.type):
             self.inner = (values.type.list_size,)
             values = values.values
-        self.flat = values.to_numpy(zero_copy_only=True)
+        if values.null_count or values.offset:
+            raise ValueError("store columns must be null-free and unsliced")
+        self.dtype = np.dtype(values.type.to_pandas_dtype())
+        # Zero-copy buffers of a mapped IPC file: address minus the mapping's start is the offset.
+        self.file_offset = values.buffers()[1].address - base_address
+        self.width = self.inner[0] if self.inner else 1
 
-    def row(self, i: int) -> np.ndarray:
+    def read(self, fd: int, i: int) -> np.ndarray:
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        width = self.inner[0] if self.inner else 1
-        return self.flat[start * width:end * width].reshape(end - start, *self.inner)
+        out = np.empty((end - start) * self.width, dtype=self.dtype)
+        position = self.file_offset + start * self.width * self.dtype.itemsize
+        if os.preadv(fd, [out], position) != out.nbytes:
+            raise OSError(f"short read at byte {position}: the store file changed or was truncated")
+        return out.reshape(end - start, *self.inner)
 
 
 class ArrowSequenceDataset(Dataset):
-    """A split stored by ``ArrowStoreWriter``, read memory-mapped (see module docstring).
+    """A split stored by ``ArrowStoreWriter``, read item by item from disk (see module docstring).
 
-    ``lengths`` (and scalar labels and weights: a few bytes per sample) are read eagerly; ``x``
-    and per-position ``y`` are read per item. The mapping is opened lazily in each process, so
-    the dataset pickles as its path (DataLoader workers, torchrun ranks).
+    At open the file is mapped once to learn its layout (where every record batch's buffers lie)
+    and to copy the per-sample columns (``lengths``, scalar labels, weights, row offsets: a few
+    dozen bytes a sample); the mapping is then dropped. Each ``x`` / per-position ``y`` is read
+    with one positioned read (``os.preadv``) into the item's own array, so the process holds only
+    the items in flight: no page of the file stays in its RSS (the kernel's page cache still
+    caches the file, shared and reclaimable). The file descriptor is opened lazily in each
+    process, so the dataset pickles as its path (DataLoader workers, torchrun ranks).
     """
 
-    def __init__(self, path: str | Path, release_bytes: int = 64 * 2**20):
+    def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.release_bytes = int(release_bytes)
-        self._state = None
-        self._open()
-
-    def _open(self) -> None:
+        self._fd: int | None = None
         with open(self.path, "rb") as handle:
-            # Python's mmap (not pyarrow.memory_map) because it exposes madvise; pyarrow reads
-            # the IPC file from it zero-copy through a BufferReader.
             mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        reader = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(mapping)))
+        try:
+            self._read_layout(mapping)
+        finally:
+            try:
+                mapping.close()
+            except BufferError:  # an error left an Arrow view alive; the mapping goes with it
+                pass
+
+    def _read_layout(self, mapping: mmap.mmap) -> None:
+        buffer = pa.py_buffer(mapping)
+        reader = pa.ipc.open_file(pa.BufferReader(buffer))
         if reader.schema.metadata is None or reader.schema.metadata.get(b"format") != _FORMAT:
             raise ValueError(f"{self.path}: not a seqhealth sequence store")
-        batches = [reader.get_batch(i) for i in range(reader.num_record_batches)]
-        lengths = [b.column("length").to_numpy() for b in batches]
-        self.lengths = np.concatenate(lengths).astype(np.int64) if lengths else np.empty(0, np.int64)
-        self._starts = np.cumsum([0] + [b.num_rows for b in batches])
-        self._weights = np.concatenate(
-            [b.column("weight").to_numpy(zero_copy_only=False) for b in batches]) if batches else np.empty(0)
-        y_type = reader.schema.field("y").type
-        self._y_per_position = pa.types.is_list(y_type)
-        xs = [_ListColumn(b.column("x")) for b in batches]
-        if self._y_per_position:
-            ys = [_ListColumn(b.column("y")) for b in batches]
-        else:  # scalar labels: one value per sample, kept in memory like the lengths
-            ys = np.concatenate([b.column("y").to_numpy() for b in batches])
-        self._state = {"mapping": mapping, "x": xs, "y": ys, "touched": 0}
+        self._y_per_position = pa.types.is_list(reader.schema.field("y").type)
+        lengths, weights, scalars, self._x, self._y = [], [], [], [], []
+        can_release = hasattr(mmap, "MADV_DONTNEED")
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)
+            lengths.append(batch.column("length").to_numpy().astype(np.int64))
+            weights.append(batch.column("weight").to_numpy(zero_copy_only=False).astype(np.float64))
+            self._x.append(_ListColumn(batch.column("x"), buffer.address))
+            if self._y_per_position:
+                self._y.append(_ListColumn(batch.column("y"), buffer.address))
+            else:  # scalar labels: one value per sample, kept in memory like the lengths
+                scalars.append(np.array(batch.column("y").to_numpy()))
+            del batch
+            if can_release:  # the pages read for this batch's metadata leave RSS right away
+                mapping.madvise(mmap.MADV_DONTNEED)
+        self.lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int64)
+        self._weights = np.concatenate(weights) if weights else np.empty(0)
+        self._y_scalar = np.concatenate(scalars) if scalars else None
+        self._starts = np.cumsum([0] + [len(part) for part in lengths])
+        # Every Arrow object over the mapping must be gone before it is closed.
+        del reader, buffer
 
     def __getstate__(self) -> dict:
-        # The mapping and its views cannot be pickled; the receiving process maps the file itself.
-        return {"path": self.path, "release_bytes": self.release_bytes}
+        # Everything but the file descriptor (each process opens its own).
+        return {**self.__dict__, "_fd": None}
 
-    def __setstate__(self, state: dict) -> None:
-        self.path, self.release_bytes = state["path"], state["release_bytes"]
-        self._state = None
-        self._open()
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
 
     def __len__(self) -> int:
         return len(self.lengths)
 
-    def _release_if_due(self, nbytes: int) -> None:
-        state = self._state
-        state["touched"] += nbytes
-        if state["touched"] >= self.release_bytes and hasattr(mmap, "MADV_DONTNEED"):
-            state["mapping"].madvise(mmap.MADV_DONTNEED)
-            state["touched"] = 0
-
     def __getitem__(self, index: int) -> dict:
         if not 0 <= index < len(self.lengths):
             raise IndexError(f"index {index} out of range for {len(self.lengths)} samples")
-        state = self._state
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
         batch = int(np.searchsorted(self._starts, index, side="right")) - 1
         row = index - int(self._starts[batch])
-        # np.array copies the item out of the mapping, so the tensor owns its memory and the
-        # pages can be released.
-        x_view = state["x"][batch].row(row)
-        x = _as_tensor(np.array(x_view), "x", index)
-        nbytes = x_view.nbytes
+        x = _as_tensor(self._x[batch].read(self._fd, row), "x", index)
         if self._y_per_position:
-            y_view = state["y"][batch].row(row)
-            y = _as_tensor(np.array(y_view), "y", index)
-            nbytes += y_view.nbytes
+            y = _as_tensor(self._y[batch].read(self._fd, row), "y", index)
         else:
-            y = _as_tensor(state["y"][index], "y", index)
-        self._release_if_due(nbytes)
+            y = _as_tensor(self._y_scalar[index], "y", index)
         item = {"x": x, "y": y, "length": int(self.lengths[index]), "index": index}
         if not np.isnan(self._weights[index]):
             item["weight"] = float(self._weights[index])
