@@ -26,39 +26,51 @@ def _as_tensor(value, name: str, index: int) -> torch.Tensor:
     return tensor
 
 
+def _item(sample: dict, i: int) -> dict:
+    """The checked tensor item of one sample (what ``__getitem__`` returns)."""
+    for key in ("x", "y", "length"):
+        if key not in sample:
+            raise ValueError(f"sample {i}: missing field {key!r}")
+    x = _as_tensor(sample["x"], "x", i)
+    length = int(sample["length"])
+    if length < 1:
+        raise ValueError(f"sample {i}: field 'length' must be >= 1, got {length}")
+    if x.dim() not in (1, 2) or x.shape[0] != length:
+        raise ValueError(
+            f"sample {i}: field 'x' has shape {tuple(x.shape)}, expected [length={length}] "
+            f"or [length={length}, F]"
+        )
+    y = _as_tensor(sample["y"], "y", i)
+    if y.dim() == 1 and y.shape[0] != length:
+        raise ValueError(f"sample {i}: field 'y' has {y.shape[0]} positions but length is {length}")
+    item = {"x": x, "y": y, "length": length, "index": i}
+    if "weight" in sample and sample["weight"] is not None:
+        item["weight"] = float(sample["weight"])
+    return item
+
+
 class SequenceDataset(Dataset):
-    """Variable-length samples; ``lengths`` (numpy int array) feeds the bucket sampler."""
+    """Variable-length samples; ``lengths`` (numpy int array) feeds the bucket sampler.
+
+    A list of samples is converted once, up front. A lazy sample source (any indexable with a
+    ``lengths`` array, e.g. ``genomics.window_samples.WindowSamples``) is converted item by item
+    when read, so a split bigger than memory as tensors (int64 tokens, float32 features) is never
+    held whole; items are the same.
+    """
 
     def __init__(self, samples: Sequence[dict]):
-        self.samples: list[dict] = []
-        lengths = []
-        for i, sample in enumerate(samples):
-            for key in ("x", "y", "length"):
-                if key not in sample:
-                    raise ValueError(f"sample {i}: missing field {key!r}")
-            x = _as_tensor(sample["x"], "x", i)
-            length = int(sample["length"])
-            if length < 1:
-                raise ValueError(f"sample {i}: field 'length' must be >= 1, got {length}")
-            if x.dim() not in (1, 2) or x.shape[0] != length:
-                raise ValueError(
-                    f"sample {i}: field 'x' has shape {tuple(x.shape)}, expected [length={length}] "
-                    f"or [length={length}, F]"
-                )
-            y = _as_tensor(sample["y"], "y", i)
-            if y.dim() == 1 and y.shape[0] != length:
-                raise ValueError(
-                    f"sample {i}: field 'y' has {y.shape[0]} positions but length is {length}"
-                )
-            item = {"x": x, "y": y, "length": length, "index": i}
-            if "weight" in sample and sample["weight"] is not None:
-                item["weight"] = float(sample["weight"])
-            self.samples.append(item)
-            lengths.append(length)
-        self.lengths = np.asarray(lengths, dtype=np.int64)
+        self._source = None
+        if not isinstance(samples, list | tuple) and hasattr(samples, "lengths"):
+            self._source = samples
+            self.lengths = np.asarray(samples.lengths, dtype=np.int64)
+            return
+        self.samples: list[dict] = [_item(sample, i) for i, sample in enumerate(samples)]
+        self.lengths = np.asarray([item["length"] for item in self.samples], dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return len(self.lengths)
 
     def __getitem__(self, index: int) -> dict:
+        if self._source is not None:
+            return _item(self._source[index], int(index))
         return self.samples[index]

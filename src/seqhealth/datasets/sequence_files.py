@@ -9,10 +9,13 @@ import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
 from seqhealth.genomics.readers import FORMATS, read_sequence_records
+from seqhealth.genomics.streaming import SequenceSource
 
 
-class SequenceFilesDataset(AbstractDataset[None, pd.DataFrame]):
-    """Read-only: ``load()`` returns ``read_sequence_records(path, format)``.
+class SequenceFilesDataset(AbstractDataset[None, pd.DataFrame | SequenceSource]):
+    """Read-only: ``load()`` returns ``read_sequence_records(path, format)``, or with
+    ``stream: true`` a ``SequenceSource`` that the task's ingest reads file by file (a folder of
+    genomes is never held as Python strings at once; issue 21).
 
     Example catalog entry::
 
@@ -20,9 +23,10 @@ class SequenceFilesDataset(AbstractDataset[None, pd.DataFrame]):
           type: seqhealth.datasets.sequence_files.SequenceFilesDataset
           path: data/01_raw/dna_coding
           format: auto      # or fasta / fastq / genbank (applies to every file)
+          stream: false     # true: load() gives a SequenceSource (lazy; ingest streams it)
     """
 
-    def __init__(self, path: str, format: str = "auto", metadata: dict[str, Any] | None = None):
+    def __init__(self, path: str, format: str = "auto", stream: bool = False, metadata: dict[str, Any] | None = None):
         fmt = (format or "auto").lower()
         if fmt != "auto" and fmt not in FORMATS:
             raise DatasetError(
@@ -31,9 +35,12 @@ class SequenceFilesDataset(AbstractDataset[None, pd.DataFrame]):
             )
         self._path = Path(path)
         self._format = fmt
+        self._stream = bool(stream)
         self.metadata = metadata
 
-    def load(self) -> pd.DataFrame:
+    def load(self) -> pd.DataFrame | SequenceSource:
+        if self._stream:
+            return SequenceSource(self._path, None if self._format == "auto" else self._format)
         return read_sequence_records(self._path, None if self._format == "auto" else self._format)
 
     def save(self, data: pd.DataFrame) -> None:
@@ -46,4 +53,4 @@ class SequenceFilesDataset(AbstractDataset[None, pd.DataFrame]):
         return self._path.exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "format": self._format}
+        return {"path": str(self._path), "format": self._format, "stream": self._stream}

@@ -30,7 +30,8 @@ def samples_fingerprint(splits: dict[str, list[dict]]) -> dict:
     for name, samples in splits.items():
         summary[name] = {
             "n": len(samples),
-            "positions": int(sum(int(s["length"]) for s in samples)),
+            # A lazy sample source knows its lengths without cutting (and featurising) every sample.
+            "positions": int(np.sum(samples.lengths)) if hasattr(samples, "lengths") else int(sum(int(s["length"]) for s in samples)),
             "sha256": hash_arrays(
                 np.asarray(part) for s in samples for part in (s["x"], s["y"])
             )[:16],

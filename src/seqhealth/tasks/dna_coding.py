@@ -31,9 +31,11 @@ from seqhealth.genomics.gene_finder import (
 )  # fmt: skip
 from seqhealth.genomics.gene_metrics import gene_level_metrics
 from seqhealth.genomics.labels import N_FRAME_CLASSES, coding_track, frame_track
-from seqhealth.genomics.orf import N_CODING_FEATURES, coding_features
+from seqhealth.genomics.orf import N_CODING_FEATURES, coding_features, stop_index
 from seqhealth.genomics.readers import read_sequence_records
+from seqhealth.genomics.streaming import SequenceSource, validate_dna_stream
 from seqhealth.genomics.validation import validate_dna_records
+from seqhealth.genomics.window_samples import WindowSamples
 from seqhealth.genomics.windows import cut_windows, stitch
 from seqhealth.models.metrics import binary_metrics
 from seqhealth.models.training import torch_threads
@@ -106,48 +108,57 @@ class DnaCodingTask(DnaTask):
                      "class_groups": {"non-coding": [0], "coding": [1, 2, 3, 4, 5, 6]}}  # fmt: skip
 
     def read_raw(self, path: Path, options: dict | None = None) -> dict:
+        """Raw records as a table, or (``options["stream"]``, what the catalog's dataset gives) a
+        ``SequenceSource`` that ingest reads file by file (issue 21: memory bounded by a file)."""
+        if (options or {}).get("stream"):
+            return {"raw_records": SequenceSource(Path(path))}
         return {"raw_records": read_sequence_records(Path(path))}
 
     def ingest(self, raw: dict, params: dict) -> dict:
-        records, quarantine, report = validate_dna_records(raw["raw_records"])
+        source = raw["raw_records"]
+        validate = validate_dna_stream if isinstance(source, SequenceSource) else validate_dna_records
+        records, quarantine, report = validate(source)
         return {"records": records, "quarantine": quarantine, "ingest_report": report}
 
     def build_model_input(self, records: pd.DataFrame, params: dict, split: Callable = split_groups) -> dict:
         """Windows cut inside non-overlapping coordinate blocks; blocks (loci) are split, not windows.
 
         Test and validation blocks keep their window layout so predictions can be stitched back
-        to per-base calls over the whole block.
+        to per-base calls over the whole block. Splits are ``WindowSamples``: per-record uint8
+        tokens and labels + a window index, each window (and its ORF features) cut when read.
         """
         window, overlap = int(params["window"]), int(params["overlap"])
         use_orf = bool(params.get("orf_features", False))
-        # Features are computed on whole records (an ORF spans window edges), then cut like tokens.
-        tokens = {rid: coding_features(t) if use_orf else t for rid, t in zip(records["record_id"], records["tokens"])}
         # Labels: coding / non-coding, or (``frame_labels``) the strand and reading frame of the
         # coding base, which lets the decoder tell a gene from its shadow ORFs (labels.frame_track).
         frames = bool(params.get("frame_labels", False))
-        tracks = {
-            rid: (frame_track if frames else coding_track)(int(length), cds)
-            for rid, length, cds in zip(records["record_id"], records["length"], records["cds_parts"])
-        }
-        blocks = genomic_blocks(dict(zip(records["record_id"], records["length"].astype(int))), int(params["block_size"]))
+        ids = list(records["record_id"])
+        number = {rid: i for i, rid in enumerate(ids)}
+        # ORF features span window edges: the stop index of the whole record (a few KB per 100 kb)
+        # rebuilds any window's features exactly (genomics.orf.window_features).
+        stored = [
+            {"tokens": t, "labels": (frame_track if frames else coding_track)(int(n), cds),
+             **({"orf_index": stop_index(t)} if use_orf else {})}
+            for t, n, cds in zip(records["tokens"], records["length"], records["cds_parts"])
+        ]  # fmt: skip
+        blocks = genomic_blocks(dict(zip(ids, records["length"].astype(int))), int(params["block_size"]))
         # The split is made inside each record (its blocks are one stratum), so every genome of a
         # folder has held-out loci and a single record splits as it always did.
         assignment = split(list(range(len(blocks))), params.get("split"), seed=int(params.get("seed", 0)),
                            strata={index: block[0] for index, block in enumerate(blocks)})  # fmt: skip
-        splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
+        window_rows: dict[str, list[tuple[int, int, int]]] = {"train": [], "val": [], "test": []}
         layouts: dict[str, list[dict]] = {"val": [], "test": []}
         for block_index, (record_id, block_start, block_end) in enumerate(blocks):
             part = assignment[block_index]
             windows = cut_windows(block_end - block_start, window, overlap)
-            first_sample = len(splits[part])
-            for start, end in windows:
-                a, b = block_start + start, block_start + end
-                splits[part].append({"x": tokens[record_id][a:b], "y": tracks[record_id][a:b], "length": b - a})
+            first_sample = len(window_rows[part])
+            window_rows[part] += [(number[record_id], block_start + a, b - a) for a, b in windows]
             if part in layouts:
                 layouts[part].append({"record_id": record_id, "start": block_start, "end": block_end,
                                       "window_starts": [s for s, _ in windows], "first_sample": first_sample})  # fmt: skip
-        train_y = np.concatenate([s["y"] for s in splits["train"]]) if splits["train"] else np.zeros(1)
-        coding_fraction = float((train_y > 0).mean())
+        splits = {part: WindowSamples(stored, np.asarray(rows, dtype=np.int64), use_orf) for part, rows in window_rows.items()}
+        coding_train = sum(int(np.count_nonzero(stored[r]["labels"][a : a + n])) for r, a, n in window_rows["train"])
+        coding_fraction = coding_train / int(splits["train"].lengths.sum()) if len(splits["train"]) else 0.0
         # Gene finding: hexamer/start statistics of the genes inside TRAINING loci; whole records
         # (tokens + annotation) so val/test genes are called on whole records, scored on their loci.
         train_loci = [block for index, block in enumerate(blocks) if assignment[index] == "train"]

@@ -1,0 +1,102 @@
+"""Validate a folder of sequence files one file at a time (issue 21: memory bounded by a file).
+
+``validate_dna_records(read_sequence_records(path))`` holds every record of the folder as a Python
+string at once (and their concatenation while encoding). ``validate_dna_stream`` reads, encodes
+and screens file by file, keeping only compact per-record arrays (uint8 tokens) and the few
+fields screening needs, so the peak is one file's text plus the encoded folder (1 byte a base).
+Its records, quarantine rows and report equal the whole-folder path's (tested), except that the
+``sequence`` strings are not kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from seqhealth.genomics.readers import (
+    EXTENSION_FORMATS,
+    RAW_COLUMNS,
+    ignored_files,
+    list_sequence_files,
+    read_sequence_file,
+)
+from seqhealth.genomics.validation import _all_clean, _encode_all, _screen_records
+from seqhealth.quality import DataFormatError, QuarantineLog, ingest_report, quarantine_frame
+
+STREAM_COLUMNS = [column for column in RAW_COLUMNS if column != "sequence"]
+
+
+@dataclass(frozen=True)
+class SequenceSource:
+    """A file or folder of sequence files, read lazily by ``validate_dna_stream``."""
+
+    path: Path
+    format: str | None = None  # fasta / fastq / genbank for every file; None: by extension
+
+    def files(self) -> list[Path]:
+        files = list_sequence_files(Path(self.path))
+        if not files:
+            raise DataFormatError(
+                self.path,
+                f"no sequence files ({' '.join(sorted(EXTENSION_FORMATS))}, optionally .gz) found",
+            )
+        return files
+
+
+def _file_records(path: Path, fmt: str | None) -> dict:
+    """Per-record fields of one file; sequences are encoded, then dropped."""
+    rows = read_sequence_file(path, fmt)
+    sequences = [row[3] for row in rows]
+    tokens, first_bad, lower, ambiguous = _encode_all(sequences)
+    lengths = [len(sequence) for sequence in sequences]
+    del sequences
+    # ``_encode_all`` gives views of one buffer for the whole file; a copy per record lets the
+    # buffer go (and the tokens of a record that will be quarantined are never kept).
+    kept_tokens = [t.copy() if bad is None and n else None for t, bad, n in zip(tokens, first_bad, lengths)]
+    fields = {column: [row[i] for row in rows] for i, column in enumerate(RAW_COLUMNS) if column != "sequence"}
+    return {**fields, "tokens": kept_tokens, "length": lengths, "first_bad": first_bad,
+            "lower": list(lower), "ambiguous": list(ambiguous)}  # fmt: skip
+
+
+def validate_dna_stream(source: SequenceSource):
+    """``(clean_df, quarantine_df, report)`` as ``validate_dna_records`` gives for the same files,
+    without the ``sequence`` column; one file's text is in memory at a time."""
+    fmt = None if source.format in (None, "auto") else source.format.lower()
+    columns: dict[str, list] = {}
+    for path in source.files():
+        for key, values in _file_records(path, fmt).items():
+            columns.setdefault(key, []).extend(values)
+    ids = [str(record_id) for record_id in columns["record_id"]]
+    log = QuarantineLog("dna")
+    if _all_clean(ids, columns["length"], columns["first_bad"], columns["cds_parts"]):
+        kept = list(range(len(ids)))
+    else:
+        kept = _screen_records(log, columns["source_file"], ids, columns["length"], columns["first_bad"],
+                               columns["cds_parts"])  # fmt: skip
+    clean = pd.DataFrame({c: [columns[c][i] for i in kept] for c in STREAM_COLUMNS},
+                         columns=pd.Index(STREAM_COLUMNS, dtype=object), dtype=object)  # fmt: skip
+    tokens = np.empty(len(kept), dtype=object)  # filled slot by slot: never a 2-D array
+    for slot, i in enumerate(kept):
+        tokens[slot] = columns["tokens"][i]
+    clean["tokens"] = tokens
+    lengths = np.array([columns["length"][i] for i in kept], dtype=np.int64)
+    clean["length"] = lengths
+    quarantine = log.to_frame() if log.rows else quarantine_frame()
+    lower = np.asarray([columns["lower"][i] for i in kept], dtype=np.int64)
+    ambiguous = np.asarray([columns["ambiguous"][i] for i in kept], dtype=np.int64)
+    report = ingest_report(
+        "dna",
+        records_in=len(ids),
+        records_kept=len(clean),
+        quarantine=quarantine,
+        n_softmasked_uppercased=int((lower > 0).sum()),
+        n_softmasked_bases=int(lower.sum()),
+        n_ambiguous_bases=int(ambiguous.sum()),
+        n_ambiguous_records=int((ambiguous > 0).sum()),
+        n_bases_kept=int(lengths.sum()),
+        files_ignored=ignored_files(Path(source.path)),
+    )
+    return clean, quarantine, report
