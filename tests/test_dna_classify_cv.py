@@ -2,10 +2,10 @@
 
 ``pytest -m dev_data tests/test_dna_classify_cv.py``: repeated grouped 5-fold CV
 (``seqhealth.tasks.dna_classify_cv``) of the biologist's baselines and of the model with the
-task's default parameters (``conf/base/parameters_dna_classify.yml``). Floors sit just under
-the figures measured on a 2-core machine (README, "Measured on public data"); they guard
-against regressions, they are not the issue's targets (not all of which are reached yet).
-Needs /work/shared/data; minutes of CPU.
+task's default parameters (``conf/base/parameters_dna_classify.yml``: the wide-and-deep BiGRU).
+Floors sit just under the figures measured on a 2-core machine (README, "Measured on public
+data"); they guard against regressions; the issue's splice target (0.96) is not reached.
+Needs /work/shared/data; about 20 minutes of CPU in all (splice alone ~4 min per fold seed).
 """
 
 from __future__ import annotations
@@ -42,21 +42,29 @@ def test_biologist_baselines_cross_validated(shared_data, dataset, baseline, flo
     assert result["summary"][baseline]["accuracy"] >= floor, result["summary"]
 
 
-def test_default_model_on_splice_junctions(shared_data):
-    """Measured 0.817 (fold seed 0, 5 folds): still below the positional baseline (0.931)."""
+def _model_cv(shared_data, dataset: str, seeds: tuple[int, ...]) -> dict:
     torch.set_num_threads(1)
     model, train = _defaults()
-    samples, names, groups = BENCHMARKS["splice"](shared_data)
-    result = repeated_cross_validate_classify(samples, len(names), model, train, groups=groups, seeds=(0,),
-                                              baselines=False)
-    assert result["summary"]["model"]["accuracy"] >= 0.78, result["summary"]
+    samples, names, groups = BENCHMARKS[dataset](shared_data)
+    return repeated_cross_validate_classify(samples, len(names), model, train, groups=groups, seeds=seeds,
+                                            baselines=False)["summary"]["model"]
+
+
+def test_default_model_on_splice_junctions(shared_data):
+    """Measured 0.942 +- 0.010 (fold seed 0; 0.935 +- 0.018 over seeds 0-2): positional one-hot LR
+    0.931 +- 0.028 (seeds 0-2), above it by less than the spread."""
+    summary = _model_cv(shared_data, "splice", (0,))
+    assert summary["accuracy"] >= 0.93, summary
+
+
+def test_default_model_on_orchids(shared_data):
+    """Measured 1.000 +- 0 over 15 folds (seeds 0-2): k-mer LR 0.989 +- 0.043."""
+    summary = _model_cv(shared_data, "orchid", (0, 1, 2))
+    assert summary["accuracy"] >= 0.95, summary
 
 
 def test_default_model_on_promoters(shared_data):
-    """Measured 0.727 +- 0.140 over 15 folds (seeds 0-2): below k-mer LR (0.844)."""
-    torch.set_num_threads(1)
-    model, train = _defaults()
-    samples, names, groups = BENCHMARKS["promoters"](shared_data)
-    result = repeated_cross_validate_classify(samples, len(names), model, train, groups=groups, seeds=(0, 1, 2),
-                                              baselines=False)
-    assert result["summary"]["model"]["accuracy"] >= 0.65, result["summary"]
+    """Measured 0.906 +- 0.115 over 15 folds (seeds 0-2): k-mer LR 0.844 +- 0.147, above it by
+    less than the spread over folds."""
+    summary = _model_cv(shared_data, "promoters", (0, 1, 2))
+    assert summary["accuracy"] >= 0.87, summary

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from seqhealth.genomics.alphabet import encode
-from seqhealth.genomics.baselines import classification_baselines, kmer_profiles, positional_one_hot
+from seqhealth.genomics.baselines import (
+    classification_baselines,
+    kmer_profile_adds_to_positions,
+    kmer_profiles,
+    positional_one_hot,
+)
 
 BASES = np.array(list("ACGT"))
 
@@ -98,3 +103,24 @@ def test_a_class_missing_from_training_still_gets_a_probability_column():
 def test_nothing_to_fit_gives_no_baselines():
     one_class = [_sample("ACGTACGT", 0)] * 4
     assert classification_baselines(one_class, [], one_class, n_classes=2) == {}
+
+
+def _motif_set(rng: np.random.Generator, n: int, length: int, fixed: bool) -> list[dict]:
+    """Class 1 carries TATAAT (fixed: always at base 20; else anywhere), class 0 does not."""
+    samples = []
+    for i in range(n):
+        seq = list(_random(rng, length).replace("TATAAT", "TATACT"))
+        if i % 2:
+            start = 20 if fixed else int(rng.integers(0, length - 6))
+            seq[start:start + 6] = "TATAAT"
+        samples.append(_sample("".join(seq), i % 2))
+    return samples
+
+
+def test_kmer_profile_adds_to_positions_only_where_the_motif_moves():
+    rng = np.random.default_rng(0)
+    moving = kmer_profile_adds_to_positions(_motif_set(rng, 120, 50, fixed=False), 2, k=4)
+    fixed = kmer_profile_adds_to_positions(_motif_set(rng, 120, 50, fixed=True), 2, k=4)
+    assert moving["adds"], moving
+    assert moving["positions_and_kmers"] < moving["positions"]
+    assert not fixed["adds"], fixed

@@ -60,8 +60,18 @@ def model_hparams(model_input: dict, model_params: dict) -> dict:
         hparams["input_size"] = int(model_input["input_size"])
     # Shape facts the task's builder measured on the data (e.g. one common sequence length),
     # stored in the bundle's hparams like the rest so prediction rebuilds the same model.
-    hparams.update(dict(model_input.get("data_hparams") or {}))
-    hparams.update(dict(model_params))
+    data = dict(model_input.get("data_hparams") or {})
+    chosen = data.pop("auto", None) or {}
+    hparams.update(data)
+    for key, value in dict(model_params).items():
+        if value == "auto":
+            # The task's builder chose this setting from the training data (its choices sit
+            # under data_hparams["auto"]); the concrete value is what the bundle stores.
+            if key not in chosen:
+                raise ValueError(f"model.{key}=auto: task {model_input.get('task')!r} chooses no {key} from its "
+                                 f"data (it chooses: {sorted(chosen) or 'nothing'}); give a value")
+            value = chosen[key]
+        hparams[key] = value
     return hparams
 
 

@@ -12,7 +12,7 @@ from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.engine.fit import predict_samples
 from seqhealth.genomics.alphabet import VOCAB_SIZE, encode
-from seqhealth.genomics.baselines import classification_baselines
+from seqhealth.genomics.baselines import classification_baselines, kmer_profile_adds_to_positions
 from seqhealth.genomics.demo import write_classify_demo
 from seqhealth.genomics.labels import match_labels
 from seqhealth.genomics.labels_table import read_labels_tables
@@ -43,6 +43,25 @@ def common_length(splits: dict[str, list[dict]]) -> int:
     features (``wide_onehot``) exist only for such aligned windows (splice sites, promoters)."""
     lengths = {int(s["length"]) for samples in splits.values() for s in samples}
     return lengths.pop() if len(lengths) == 1 else 0
+
+
+# The k of the wide k-mer profile when the data asks for one (`wide_kmer_size: auto`): on the
+# shared samples k = 4 gave orchid 1.000 vs 0.856 with k = 3, and promoters 0.906 vs 0.865.
+AUTO_WIDE_KMER_SIZE = 4
+
+
+def data_hparams(splits: dict[str, list[dict]], n_classes: int) -> dict:
+    """Shape facts and data-chosen settings for the model, from the training and validation
+    splits only: the common length (positional wide features), and ``auto`` values the model
+    params may ask for with ``auto`` (``engine.fit.model_hparams``): the wide k-mer profile for
+    sequences of varied length (markers such as ITS: position means nothing there), and for
+    aligned windows only where logistic regression says it clearly adds to the positions."""
+    length = common_length(splits)
+    kmer_size = AUTO_WIDE_KMER_SIZE
+    if length:
+        check = kmer_profile_adds_to_positions(splits["train"] + splits["val"], n_classes, AUTO_WIDE_KMER_SIZE)
+        kmer_size = AUTO_WIDE_KMER_SIZE if check["adds"] else 0
+    return {"sequence_length": length, "auto": {"wide_kmer_size": kmer_size}}
 
 
 def class_probabilities(bundle_or_model, samples: list[dict]) -> np.ndarray:
@@ -102,7 +121,7 @@ class DnaClassifyTask(DnaTask):
             "input_kind": "tokens",
             "input_size": VOCAB_SIZE,
             "class_weights": None if binary else class_weights,
-            "data_hparams": {"sequence_length": common_length(splits)},
+            "data_hparams": data_hparams(splits, len(class_names)),
             "pos_weight": counts[0] / max(counts[1], 1) if binary else None,
             "splits": splits,
             "preprocessing": {"kind": "dna_tokens", "max_length": max_length},

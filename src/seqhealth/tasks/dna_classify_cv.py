@@ -27,7 +27,7 @@ from seqhealth.genomics.alphabet import VOCAB_SIZE
 from seqhealth.genomics.baselines import classification_baselines
 from seqhealth.models.metrics import multiclass_metrics
 from seqhealth.tasks.dna_classify import TASK as CLASSIFY
-from seqhealth.tasks.dna_classify import common_length
+from seqhealth.tasks.dna_classify import data_hparams
 
 
 def fold_splits(y: np.ndarray, groups: Sequence | None, folds: int, seed: int) -> list[np.ndarray]:
@@ -64,7 +64,7 @@ def classify_model_input(samples: Sequence[dict], assignment: np.ndarray, n_clas
         "input_size": VOCAB_SIZE,
         "class_weights": None if binary or not class_weighting else weights,
         "pos_weight": (counts[0] / max(counts[1], 1)) if binary and class_weighting else None,
-        "data_hparams": {"sequence_length": common_length(splits)},
+        "data_hparams": data_hparams(splits, n_classes),
         "splits": splits,
         "preprocessing": {"kind": "dna_tokens"},
         "class_names": [str(i) for i in range(n_classes)],
