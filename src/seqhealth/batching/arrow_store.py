@@ -187,6 +187,12 @@ def store_fingerprint(path: str | Path) -> str | None:
     return value.decode() if value is not None else None
 
 
+def open_split(split):
+    """A split as a model input carries it: a list of samples as it is, a store path opened as an
+    ``ArrowSequenceDataset`` (same items, read one at a time)."""
+    return ArrowSequenceDataset(split) if isinstance(split, str | Path) else split
+
+
 class _ListColumn:
     """Where one record batch's list column lies in the file: per-row offsets (copied into
     memory, 4 bytes a row) and the file position of its flat values, read with ``pread``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import matthews_corrcoef
 
+from seqhealth.batching.arrow_store import open_split
 from seqhealth.models.metrics import binary_metrics
 
 
@@ -40,7 +41,8 @@ def prevalence_baseline(y_train: np.ndarray, y_test: np.ndarray) -> dict:
 
 def metrics_document(task: str, model_input: dict, bundle: dict, test: dict, **extra) -> dict:
     """The layout of ``data/08_reporting/<task>/metrics.json``."""
-    splits = model_input["splits"]
+    # A split is a list of samples or a store path (its sample count, not the path's length).
+    splits = {name: open_split(model_input["splits"][name]) for name in ("train", "val", "test")}
     return {
         "task": task,
         "n_train": len(splits["train"]),

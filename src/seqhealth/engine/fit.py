@@ -181,8 +181,8 @@ def stored_model_input(model_input: dict, train_cfg: dict) -> dict:
     fingerprint = str(model_input["fingerprint"].get("sha256", ""))
     splits = dict(model_input["splits"])
     for name in ("train", "val", "test"):
-        if not splits.get(name):
-            continue  # an empty split has no schema to store; it stays an (empty) list
+        if not splits.get(name) or isinstance(splits[name], str | Path):
+            continue  # an empty split has no schema to store; a path is a store already
         path = store_dir / f"{name}.arrow"
         if not fingerprint or store_fingerprint(path) != fingerprint:
             write_arrow_store(splits[name], path, metadata={"fingerprint": fingerprint})

@@ -31,6 +31,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from seqhealth.batching.arrow_store import open_split
+
 SPLITS = ("train", "val", "test")
 IGNORE_LABEL = -100  # batching.collate.IGNORE_LABEL: positions that carry no label
 GENERIC_MINIMUMS = {
@@ -81,7 +83,7 @@ def gate_counts(model_input: dict, class_groups: dict | None = None) -> dict:
     expected = range(2) if n_classes == 1 else range(n_classes)
     counts = {}
     for split in SPLITS:
-        samples = model_input.get("splits", {}).get(split, [])
+        samples = open_split(model_input.get("splits", {}).get(split, []))
         entry: dict = {"samples": len(samples)}
         if classify:
             units = _class_units(samples)

@@ -10,6 +10,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.alerts import alert_table, threshold_at_specificity
 from seqhealth.engine.calibration import (
     apply_calibration,
@@ -100,12 +101,21 @@ class VitalsTask(Task):
             splits[assignment[patient]].append({"x": x, "y": labels_of(patient, seq, stats), "length": len(x)})
             patient_order[assignment[patient]].append(patient)
         info = {v: self._first_values(sequences, v) for v in self.static_variables}
+        return self.model_input_document(splits, patient_order, info, stats, channels, params, causal, task_kind,
+                                         input_size=int(splits["train"][0]["x"].shape[1]),
+                                         fingerprint=samples_fingerprint(splits), **extra)  # fmt: skip
+
+    def model_input_document(self, splits: dict, patient_order: dict, info: dict, stats: dict, channels: list,
+                             params: dict, causal: bool, task_kind: str, input_size: int, fingerprint: dict,
+                             **extra) -> dict:  # fmt: skip
+        """The model input around its ``splits`` (lists of samples, or store paths built partition
+        by partition by ``tasks.vitals_stored``): the same document either way."""
         return {
             "task": self.name,
             "task_kind": task_kind,
             "n_classes": 1,
             "input_kind": "features",
-            "input_size": int(splits["train"][0]["x"].shape[1]),
+            "input_size": input_size,
             "causal": causal,
             "splits": splits,
             "patients": patient_order,  # local only: never logged to MLflow
@@ -123,7 +133,7 @@ class VitalsTask(Task):
                 "step_hours": params.get("step_hours"),
             },
             "class_names": ["negative", "positive"],
-            "fingerprint": samples_fingerprint(splits),
+            "fingerprint": fingerprint,
             **extra,
         }
 
@@ -132,7 +142,10 @@ class VitalsTask(Task):
         """Deaths are ~14 % and septic hours ~2 %: positives are weighted by the inverse odds
         (raised to ``samples.pos_weight_power`` by the builders: 1 by default, 0 = unweighted)."""
         positives = np.concatenate([np.atleast_1d(s["y"]) for s in splits["train"]])
-        prevalence = float(positives.mean())
+        return VitalsTask.odds_weight(float(positives.mean()))
+
+    @staticmethod
+    def odds_weight(prevalence: float) -> float:
         return (1 - prevalence) / max(prevalence, 1e-6)
 
     @staticmethod
@@ -160,7 +173,7 @@ class VitalsTask(Task):
         """Fit the risk calibrator (Platt or isotonic, chosen out-of-fold) on the VALIDATION
         patients' outputs, then the threshold of the configured operating point (``samples.alert``)
         on their calibrated risks; both kept in the bundle as plain numbers."""
-        val = model_input["splits"]["val"]
+        val = open_split(model_input["splits"]["val"])
         raw = [np.atleast_1d(o).astype(np.float64) for o in predict_samples(bundle, val)]
         labels = [np.atleast_1d(s["y"]).astype(int) for s in val]
         groups = np.repeat(np.arange(len(val)), [len(r) for r in raw])  # a stay's hours stay together
@@ -212,7 +225,7 @@ class VitalsTask(Task):
                      patient_days: float, hourly: bool = False) -> tuple[dict, dict]:  # fmt: skip
         """Calibration before/after, the alert table and the subgroup report of the TEST split,
         and the reliability plots before and after calibration."""
-        test, val = model_input["splits"]["test"], model_input["splits"]["val"]
+        test, val = open_split(model_input["splits"]["test"]), open_split(model_input["splits"]["val"])
         test_y = [np.atleast_1d(s["y"]).astype(int) for s in test]
         val_y = [np.atleast_1d(s["y"]).astype(int) for s in val]
         val_risks = [np.atleast_1d(r) for r in self.risks(bundle, predict_samples(bundle, val))]

@@ -9,15 +9,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import predict_samples
 from seqhealth.models.metrics import binary_metrics, physionet2019_utility
 from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
+from seqhealth.tasks.vitals_stored import stored_vitals_model_input
 from seqhealth.vitals.demo import write_sepsis_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
+from seqhealth.vitals.streamed_input import float32_mean
 
 
 def hourly_sequences(clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict) -> dict:
@@ -51,17 +54,42 @@ class VitalsSepsisTask(VitalsTask):
 
     def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
                           split: Callable = split_groups) -> dict:  # fmt: skip
-        """One sample per stay on its hourly grid; the target is the per-hour ``SepsisLabel``."""
+        """One sample per stay on its hourly grid; the target is the per-hour ``SepsisLabel``.
+
+        ``samples.model_input_store: arrow``: built from the prepared partitions under
+        ``samples.prepared_cache`` instead (``build_stored_model_input``; the tables passed in are
+        not turned into samples), the splits are Arrow store paths."""
+        if params.get("model_input_store", "memory") == "arrow":
+            if not params.get("prepared_cache"):
+                raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
+                                 "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
+            return self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+        sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
+        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="tagging",
+                                              split=split)  # fmt: skip
+        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
+        return model_input
+
+    def partition_parts(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict):
+        """``(sequences, labels_of, strata)`` of the stays in these tables (a cohort or one of its
+        partitions): the hourly sequences, their per-hour labels and whether a stay is septic."""
         sequences = hourly_sequences(clean_long, hourly_labels, params)
         ordered = hourly_labels.sort_values(["patient_id", "time_h"])
         ids, starts = np.unique(ordered["patient_id"].to_numpy(), return_index=True)
         label_arrays = {str(p): y for p, y in zip(ids, np.split(ordered["label"].to_numpy(dtype=np.float32), starts[1:]), strict=True)}
-        model_input = self.vitals_model_input(
-            sequences, lambda patient, seq, stats: label_arrays[patient][: len(seq["times"])],
-            {p: int(label_arrays[p].max() > 0) for p in sequences}, params, causal=True, task_kind="tagging",
-            split=split,
+        strata = {p: int(label_arrays[p].max() > 0) for p in sequences}
+        return sequences, lambda patient, seq, stats: label_arrays[patient][: len(seq["times"])], strata
+
+    def build_stored_model_input(self, prepared_cache: str | Path, params: dict, store_dir: str | Path | None = None,
+                                 split: Callable = split_groups) -> dict:  # fmt: skip
+        """``build_model_input`` from the prepared partitions, the samples streamed into per-split
+        Arrow stores (``tasks.vitals_stored``): same samples and weights, ``splits`` are paths."""
+        model_input, sums = stored_vitals_model_input(
+            self, prepared_cache, params, lambda obs, labels: self.partition_parts(obs, labels, params),
+            causal=True, task_kind="tagging", store_dir=store_dir, split=split,
         )  # fmt: skip
-        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
+        prevalence = float32_mean(sums["sum"], sums["n"])
+        model_input["pos_weight"] = self.odds_weight(prevalence) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 
     def alert_rule(self, model_input: dict, labels: list, risks: list) -> dict:
@@ -83,7 +111,7 @@ class VitalsSepsisTask(VitalsTask):
         """Per-hour AUROC/AUPRC, patient-level AUROC (max hourly risk) and the 2019 utility score
         at the bundle's alert threshold, on calibrated risks; alert and subgroup reports."""
         threshold = self.alert_threshold(bundle)
-        test = model_input["splits"]["test"]
+        test = open_split(model_input["splits"]["test"])
         raw = predict_samples(bundle, test)
         probs = self.risks(bundle, raw)
         labels = [np.asarray(s["y"]) for s in test]
@@ -93,7 +121,7 @@ class VitalsSepsisTask(VitalsTask):
         patient_p = np.asarray([float(p.max()) for p in probs])
         scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
         scores["utility"] = physionet2019_utility(labels, probs, threshold=threshold)
-        train_y = np.concatenate([s["y"] for s in model_input["splits"]["train"]])
+        train_y = np.concatenate([np.asarray(s["y"]) for s in open_split(model_input["splits"]["train"])])
         baseline = {**self.risk_baseline(train_y, hourly_y), "utility": 0.0}
         reports, reliability = self.risk_reports(bundle, model_input, raw, probs, baseline["brier"],
                                                  len(hourly_y) / 24.0, hourly=True)  # fmt: skip
