@@ -19,15 +19,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import predict_samples
 from seqhealth.reporting import learning_curves_figure
 from seqhealth.serving.raw_inputs import vitals_long_table, vitals_samples
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
+from seqhealth.tasks.vitals_stored import stored_vitals_model_input
 from seqhealth.vitals.demo import write_sepsis_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
+from seqhealth.vitals.streamed_input import partition_numbers, read_partition
 
 TARGETS = ["HR", "MAP", "O2Sat", "Resp", "Temp", "SBP"]
 INTERVAL = 0.90
@@ -46,6 +49,12 @@ def _next_hour_targets(seq: dict, stats: dict) -> np.ndarray:
     targets = np.full_like(values, np.nan, dtype=np.float32)
     targets[:-1] = values[1:] - carried[:-1]
     return targets
+
+
+def _sepsis_labels(hourly_labels: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``{patient: int8[T]}`` hourly sepsis labels in time order."""
+    ordered = hourly_labels.sort_values(["patient_id", "time_h"])
+    return {str(p): f["label"].to_numpy(dtype=np.int8) for p, f in ordered.groupby("patient_id", sort=False)}
 
 
 def _carried(bundle: dict, x: np.ndarray) -> np.ndarray:
@@ -113,20 +122,49 @@ class VitalsForecastTask(VitalsTask):
 
     def build_model_input(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict,
                           split: Callable = split_groups) -> dict:  # fmt: skip
-        """One sample per stay on its hourly grid; the targets are the next hour's six vitals."""
+        """One sample per stay on its hourly grid; the targets are the next hour's six vitals.
+
+        ``samples.model_input_store: arrow``: built from the prepared partitions under
+        ``samples.prepared_cache`` instead (``build_stored_model_input``), the splits are store paths."""
+        if params.get("model_input_store", "memory") == "arrow":
+            if not params.get("prepared_cache"):
+                raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
+                                 "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
+            return self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+        sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
+        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="forecast",
+                                              split=split, targets=TARGETS)  # fmt: skip
+        lengths = {part: [len(s["y"]) for s in samples] for part, samples in model_input["splits"].items()}
+        return self._finish(model_input, _sepsis_labels(hourly_labels), lengths)
+
+    def partition_parts(self, clean_long: pd.DataFrame, hourly_labels: pd.DataFrame, params: dict):
+        """``(sequences, labels_of, strata)`` of the stays in these tables (a cohort or a partition)."""
         grid = hourly_labels[["patient_id", "time_h"]]
         sequences = build_patient_sequences(clean_long, PSV_FEATURES, times=grid, max_hours=params.get("max_hours"))
-        model_input = self.vitals_model_input(
-            sequences, lambda patient, seq, stats: _next_hour_targets(seq, stats), None, params, causal=True,
-            task_kind="forecast", split=split, targets=TARGETS,
+        return sequences, lambda patient, seq, stats: _next_hour_targets(seq, stats), None
+
+    def build_stored_model_input(self, prepared_cache: str | Path, params: dict, store_dir: str | Path | None = None,
+                                 split: Callable = split_groups) -> dict:  # fmt: skip
+        """``build_model_input`` from the prepared partitions into per-split Arrow stores
+        (``tasks.vitals_stored``); the sepsis labels are read from the partitions' label tables."""
+        model_input, _sums = stored_vitals_model_input(
+            self, prepared_cache, params, lambda obs, labels: self.partition_parts(obs, labels, params),
+            causal=True, task_kind="forecast", store_dir=store_dir, split=split, targets=TARGETS,
         )  # fmt: skip
+        wanted = {p for ids in model_input["patients"].values() for p in ids}
+        sepsis = {}
+        for part in partition_numbers(prepared_cache):  # one byte per stay-hour is kept
+            sepsis.update({p: y for p, y in _sepsis_labels(read_partition(prepared_cache, part)[1]).items() if p in wanted})
+        lengths = {part: open_split(path).lengths.tolist() if path else [] for part, path in model_input["splits"].items()}
+        return self._finish(model_input, sepsis, lengths)
+
+    @staticmethod
+    def _finish(model_input: dict, sepsis: dict, lengths: dict) -> dict:
         model_input["n_classes"] = len(TARGETS)
         model_input["class_names"] = list(TARGETS)
         model_input["preprocessing"]["targets"] = list(TARGETS)
         # Sepsis labels are kept (local only) to report flag rates before onset.
-        ordered = hourly_labels.sort_values(["patient_id", "time_h"])
-        sepsis = {str(p): f["label"].to_numpy(dtype=np.int8) for p, f in ordered.groupby("patient_id", sort=False)}
-        model_input["sepsis_labels"] = {part: [sepsis[p][: len(s["y"])] for p, s in zip(ids, model_input["splits"][part])]
+        model_input["sepsis_labels"] = {part: [sepsis[p][:n] for p, n in zip(ids, lengths[part], strict=True)]
                                         for part, ids in model_input["patients"].items()}  # fmt: skip
         return model_input
 
@@ -144,27 +182,28 @@ class VitalsForecastTask(VitalsTask):
 
     def calibrate(self, bundle: dict, model_input: dict) -> dict:
         """Per-vital interval multiplier: the 90 % quantile of |error| / spread on validation."""
-        val = model_input["splits"]["val"]
+        val = open_split(model_input["splits"]["val"])
         outputs = predict_samples(bundle, val)
         k = len(TARGETS)
-        errors = np.concatenate([np.abs(s["y"] - o[:, :k]) / o[:, k:] for s, o in zip(val, outputs)])
+        errors = np.concatenate([np.abs(np.asarray(s["y"]) - o[:, :k]) / o[:, k:] for s, o in zip(val, outputs)])
         z = [float(np.nanquantile(errors[:, j], INTERVAL)) if np.isfinite(errors[:, j]).any() else 1.6449
              for j in range(k)]  # fmt: skip
         return {**bundle, "calibration": {"interval_z": z, "level": INTERVAL, "fitted_on": "validation"}}
 
     def evaluate(self, bundle: dict, model_input: dict, history: list[dict]):
         """MAE per vital against LOCF and a 3-observation moving average, interval coverage, flags."""
-        test = model_input["splits"]["test"]
+        test = open_split(model_input["splits"]["test"])
         outputs = predict_samples(bundle, test)
         stats = bundle["preprocessing"]["normalisation"]
         index = [stats["variables"].index(v) for v in TARGETS]
         mean_, std_ = np.asarray(stats["mean"])[index], np.asarray(stats["std"])[index]
         rows = []
         for s, out, sepsis in zip(test, outputs, model_input["sepsis_labels"]["test"]):
-            truth = (_carried(bundle, s["x"]) + s["y"]) * std_ + mean_  # next hour, in units
+            x = np.asarray(s["x"])
+            truth = (_carried(bundle, x) + np.asarray(s["y"])) * std_ + mean_  # next hour, in units
             current = np.vstack([np.full((1, len(TARGETS)), np.nan), truth[:-1]])  # observed at step t
             locf, moving = _baselines(current)
-            predicted, half = self._denormalise(bundle, out, s["x"])
+            predicted, half = self._denormalise(bundle, out, x)
             pre_onset = np.zeros(len(truth), dtype=bool)
             onset_rows = np.flatnonzero(sepsis > 0)
             pre_onset[onset_rows[:PRE_ONSET_HOURS]] = True
