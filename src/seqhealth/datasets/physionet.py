@@ -40,20 +40,33 @@ class PhysioNet2012Dataset(_ReadOnlyDirectoryDataset):
         mortality_raw:
           type: seqhealth.datasets.physionet.PhysioNet2012Dataset
           path: data/01_raw/vitals_mortality
+
+    With ``prepared_cache`` (a folder) and a directory as ``path``, ``load()`` reads nothing: it
+    returns a ``vitals.partitions.StayFolder`` that ingest prepares partition by partition, as
+    ``PhysioNet2019Dataset`` does (a long CSV file is read as before).
     """
 
-    def __init__(self, path: str, outcomes: str | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(self, path: str, outcomes: str | None = None, prepared_cache: str | None = None,
+                 patients_per_partition: int = 1000, metadata: dict[str, Any] | None = None):  # fmt: skip
         super().__init__(path, metadata)
         # "null"/"" arrive as strings from a runtime_params default in the catalog.
         self._outcomes = Path(outcomes) if outcomes not in (None, "", "null", "None") else None
+        self._cache = Path(prepared_cache) if prepared_cache not in (None, "", "null", "None") else None
+        self._per_partition = int(patients_per_partition)
 
     def _exists(self) -> bool:
         return self._path.exists()
 
-    def load(self) -> dict[str, pd.DataFrame]:
+    def load(self) -> dict[str, pd.DataFrame] | StayFolder:
         if self._path.is_file():
             return read_long_csv(self._path, self._outcomes)
+        if self._cache is not None:
+            return StayFolder(self._path, self._cache, self._per_partition, "physionet2012")
         return read_2012_directory(self._path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "outcomes": str(self._outcomes), "prepared_cache": str(self._cache),
+                "patients_per_partition": self._per_partition}  # fmt: skip
 
 
 class PhysioNet2019Dataset(_ReadOnlyDirectoryDataset):

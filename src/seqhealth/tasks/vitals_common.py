@@ -33,7 +33,7 @@ from seqhealth.vitals.features import (
     feature_names,
     fit_normalisation,
 )
-from seqhealth.vitals.partitions import StayFolder, prepare_2019
+from seqhealth.vitals.partitions import StayFolder, prepare
 from seqhealth.vitals.readers import (
     normalise_patient_ids,
     read_2012_directory,
@@ -74,7 +74,7 @@ class VitalsTask(Task):
     def ingest(self, raw: dict, params: dict) -> dict:
         stays = raw["raw_stays"]
         if isinstance(stays, StayFolder):  # partition by partition, unchanged partitions from the cache
-            prepared = prepare_2019(stays)
+            prepared = prepare(stays)
             observations, labels, quarantine, report = (prepared.observations, prepared.labels, prepared.quarantine,
                                                          prepared.report)  # fmt: skip
             return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}

@@ -1,13 +1,15 @@
-"""PhysioNet 2019 stays prepared partition by partition, cached as partitioned Parquet (issue 21).
+"""PhysioNet 2019 stays and 2012 records prepared partition by partition, cached as partitioned
+Parquet (issue 21).
 
 A cohort is cut into partitions by a hash of the (normalised) patient id, so every file of one
 patient id lands in the same partition and duplicate-patient detection ("the first file in sorted
-order wins") stays exactly what ``validate_2019`` does on the whole folder. Each partition is read
+order wins") stays exactly what ``validate_2019`` / ``validate_2012`` do on the whole folder (a 2012
+outcome row goes to its patient's partition). Each partition is read
 and validated on its own (peak memory follows the partition, not the cohort) and its validated
 tables are written as hive-partitioned Parquet, readable by any Parquet tool::
 
     <cache>/observations/partition=3/part.parquet   patient_id, time_h, variable, value
-    <cache>/labels/partition=3/part.parquet         patient_id, time_h, label
+    <cache>/labels/partition=3/part.parquet         patient_id, time_h, label (2012: patient_id, label)
     <cache>/quarantine/partition=3/part.parquet     domain, source_file, record_id, field, reason
     <cache>/reports/partition=3.json                fingerprint + the partition's ingest report
 
@@ -28,19 +30,30 @@ import math
 import os
 import shutil
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seqhealth.quality import DataFormatError, quarantine_frame
-from seqhealth.vitals import accounting, cells, psv_columnar, readers, schema, validation_2019
+from seqhealth.vitals import (
+    accounting,
+    cells,
+    long_columnar,
+    psv_columnar,
+    readers,
+    schema,
+    validation,
+    validation_2019,
+)
 
 LAYERS = ("observations", "labels", "quarantine")
-_CODE_MODULES = (readers, psv_columnar, validation_2019, cells, accounting, schema)
+_CODE_MODULES = (readers, psv_columnar, long_columnar, validation, validation_2019, cells, accounting, schema)
 # Report entries that are lists (merged as a sorted union) or dicts of counts (summed per key);
 # every other count is summed over the partitions.
 _UNION_KEYS = ("unknown_columns",)
@@ -50,8 +63,8 @@ def code_version() -> str:
     """Hash of the reading/validation source and of the parsing libraries' versions: a cached
     partition made by other code is recomputed."""
     digest = hashlib.sha256()
-    for module in _CODE_MODULES:
-        digest.update(Path(module.__file__).read_bytes())
+    for source in [module.__file__ for module in _CODE_MODULES] + [__file__]:
+        digest.update(Path(source).read_bytes())
     digest.update(
         f"pandas {pd.__version__} polars {pl.__version__} pyarrow {pa.__version__}".encode()
     )
@@ -60,12 +73,14 @@ def code_version() -> str:
 
 @dataclass(frozen=True)
 class StayFolder:
-    """A folder of ``.psv`` stays to prepare partition by partition (what ``PhysioNet2019Dataset``
-    loads when it is given a ``prepared_cache``); ``cache=None`` prepares without caching."""
+    """A folder of stays to prepare partition by partition (what ``PhysioNet2019Dataset`` /
+    ``PhysioNet2012Dataset`` load when given a ``prepared_cache``); ``cache=None`` prepares
+    without caching. ``format``: ``physionet2019`` (``.psv``) or ``physionet2012`` (``.txt``)."""
 
     path: Path
     cache: Path | None = None
     patients_per_partition: int = 1000
+    format: str = "physionet2019"
 
 
 @dataclass
@@ -90,13 +105,12 @@ def partition_of(patient_id: str, n_partitions: int) -> int:
     return zlib.crc32(patient_id.encode("utf-8")) % n_partitions
 
 
-def plan_partitions(paths: list[Path], n_partitions: int) -> dict[int, list[Path]]:
+def plan_partitions(paths: list[Path], n_partitions: int, extension: str = ".psv") -> dict[int, list[Path]]:
     """Partition -> its files, in the sorted order of ``paths``; empty partitions left out."""
     plan: dict[int, list[Path]] = {}
     for path in paths:
-        plan.setdefault(partition_of(readers.patient_id_of(path, ".psv"), n_partitions), []).append(
-            path
-        )
+        part = partition_of(readers.patient_id_of(path, extension), n_partitions)
+        plan.setdefault(part, []).append(path)
     return dict(sorted(plan.items()))
 
 
@@ -132,16 +146,21 @@ def _cached_report(cache: Path, part: int, key: str) -> dict | None:
 def _write_partition(
     cache: Path, part: int, key: str, tables: dict[str, pd.DataFrame], report: dict
 ) -> None:
+    # Each file is written under a hidden temporary name and renamed into place, so a run started
+    # at the same time (or a Parquet tool) never reads half a file.
     for layer in LAYERS:
         target = _layer_file(cache, layer, part)
         target.parent.mkdir(parents=True, exist_ok=True)
         frame = tables[layer] if layer != "quarantine" else tables[layer].astype("string")
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target)
+        scratch = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), scratch)
+        os.replace(scratch, target)
     # Written last: a run killed half-way leaves no report, so the partition is recomputed.
-    _report_file(cache, part).parent.mkdir(parents=True, exist_ok=True)
-    _report_file(cache, part).write_text(
-        json.dumps({"fingerprint": key, "report": report}, indent=1)
-    )
+    report_file = _report_file(cache, part)
+    report_file.parent.mkdir(parents=True, exist_ok=True)
+    scratch = report_file.with_name(f".{report_file.name}.{os.getpid()}.tmp")
+    scratch.write_text(json.dumps({"fingerprint": key, "report": report}, indent=1))
+    os.replace(scratch, report_file)
 
 
 def _read_partition(cache: Path, part: int) -> dict[str, pd.DataFrame]:
@@ -180,32 +199,22 @@ def merge_reports(reports: list[dict], files_ignored: list[str]) -> dict:
     return merged
 
 
-def prepare_2019(stays: StayFolder) -> PreparedCohort:
-    """Read + validate every partition of ``stays.path`` (reusing cached partitions whose
-    fingerprint is unchanged) -> the same kept/quarantined records and report as
-    ``validate_2019(read_2019_directory(path))``, rows grouped by partition."""
-    folder = Path(stays.path)
-    if not folder.is_dir():
-        raise DataFormatError(folder, "is not a directory")
-    paths, ignored = readers.data_files(folder, ".psv")
-    if not paths:
-        raise DataFormatError(folder, "no *.psv file found under the directory")
-    n_partitions = partition_count(len(paths), stays.patients_per_partition)
-    plan = plan_partitions(paths, n_partitions)
-    cache = Path(stays.cache) if stays.cache is not None else None
+def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None, compute: Callable,
+             extra: Callable[[int], str], ignored: list[Path]) -> PreparedCohort:  # fmt: skip
+    """The loop both formats share: per partition, read it back when its fingerprint (files,
+    ``extra(part)``, partition count, code) is unchanged, else ``compute(part, files)`` ->
+    ``(clean, labels, quarantine, report)`` and cache it; then drop stale partitions and merge."""
     version = code_version() if cache is not None else ""
     out = {layer: [] for layer in LAYERS}
     reports, recomputed, reused = [], [], []
     for part, files in plan.items():
-        key = fingerprint(files, n_partitions, version) if cache is not None else ""
+        key = fingerprint(files, n_partitions, version + extra(part)) if cache is not None else ""
         report = _cached_report(cache, part, key) if cache is not None else None
         if report is not None:
             tables = _read_partition(cache, part)
             reused.append(part)
         else:
-            clean, labels, quarantine, report = validation_2019.validate_2019(
-                readers.read_2019_files(files, folder)
-            )
+            clean, labels, quarantine, report = compute(part, files)
             report = {k: v for k, v in report.items() if k != "files_ignored"}
             tables = {"observations": clean, "labels": labels, "quarantine": quarantine}
             if cache is not None:
@@ -220,10 +229,83 @@ def prepare_2019(stays: StayFolder) -> PreparedCohort:
         [q for q in out["quarantine"] if len(q)] or [quarantine_frame()], ignore_index=True
     )
     return PreparedCohort(
-        observations=pd.concat(out["observations"], ignore_index=True),
-        labels=pd.concat(out["labels"], ignore_index=True),
+        observations=_concat(out["observations"]),
+        labels=_concat(out["labels"]),
         quarantine=quarantine.astype("string") if len(quarantine) else quarantine,
         report=merge_reports(reports, [str(p) for p in ignored]),
         recomputed=recomputed,
         reused=reused,
     )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Empty partitions (a 2012 partition holding only an outcome row without a patient file)
+    are left out: their empty columns are typed ``object`` and would turn the text columns to it."""
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def prepare_2019(stays: StayFolder) -> PreparedCohort:
+    """Read + validate every partition of ``stays.path`` (reusing cached partitions whose
+    fingerprint is unchanged) -> the same kept/quarantined records and report as
+    ``validate_2019(read_2019_directory(path))``, rows grouped by partition."""
+    folder = Path(stays.path)
+    if not folder.is_dir():
+        raise DataFormatError(folder, "is not a directory")
+    paths, ignored = readers.data_files(folder, ".psv")
+    if not paths:
+        raise DataFormatError(folder, "no *.psv file found under the directory")
+    n_partitions = partition_count(len(paths), stays.patients_per_partition)
+    plan = plan_partitions(paths, n_partitions)
+    cache = Path(stays.cache) if stays.cache is not None else None
+
+    def compute(_part, files):
+        return validation_2019.validate_2019(readers.read_2019_files(files, folder))
+
+    return _prepare(plan, n_partitions, cache, compute, lambda _part: "", ignored)
+
+
+def prepare_2012(stays: StayFolder) -> PreparedCohort:
+    """A PhysioNet 2012 folder (``<RecordID>.txt`` per patient + ``Outcomes*.txt``) partition by
+    partition -> the same kept/quarantined records and report as
+    ``validate_2012(read_2012_directory(path))``, rows grouped by partition.
+
+    The outcomes files are small (one row per patient) and are read whole; each row goes to its
+    patient's partition (an outcome without a patient file still gets one, and is quarantined
+    there as before), and a partition's fingerprint covers its outcome rows' content, so an edited
+    outcome recomputes only its patient's partition."""
+    folder = Path(stays.path)
+    if not folder.is_dir():
+        raise DataFormatError(folder, "is not a directory")
+    all_txt, ignored = readers.data_files(folder, ".txt")
+    outcome_paths = [p for p in all_txt if readers.is_outcomes_file(p)]
+    patient_paths = [p for p in all_txt if not readers.is_outcomes_file(p)]
+    if not outcome_paths:
+        raise DataFormatError(folder, "no Outcomes*.txt file found under the directory")
+    if not patient_paths:
+        raise DataFormatError(folder, "no patient *.txt file found under the directory")
+    outcomes = readers.read_2012_outcomes(outcome_paths)
+    validation.require_outcomes(outcomes, patient_paths[0])
+    n_partitions = partition_count(len(patient_paths), stays.patients_per_partition)
+    plan = plan_partitions(patient_paths, n_partitions, ".txt")
+    outcome_part = np.array([partition_of(pid, n_partitions) for pid in outcomes["patient_id"]])
+    outcomes_of = {int(part): outcomes[outcome_part == part] for part in np.unique(outcome_part)}
+    plan = dict(sorted({**{part: [] for part in outcomes_of}, **plan}.items()))
+    no_outcomes = outcomes.iloc[:0]
+
+    def outcome_rows(part: int) -> str:
+        rows = outcomes_of.get(part, no_outcomes)
+        return hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()
+
+    def compute(part, files):
+        return validation.validate_long(
+            readers.read_2012_files(files), outcomes_of.get(part, no_outcomes), schema.RANGES_2012,
+            readers.patients_frame(files, ".txt"),
+        )  # fmt: skip
+
+    cache = Path(stays.cache) if stays.cache is not None else None
+    return _prepare(plan, n_partitions, cache, compute, outcome_rows, ignored)
+
+
+def prepare(stays: StayFolder) -> PreparedCohort:
+    """The folder's format decides: ``prepare_2019`` or ``prepare_2012``."""
+    return prepare_2012(stays) if stays.format == "physionet2012" else prepare_2019(stays)

@@ -121,8 +121,9 @@ def read_2012_file(path: Path) -> pd.DataFrame:
     )
 
 
-def _read_2012_files(paths: list[Path]) -> pd.DataFrame:
-    """Patient files -> one raw observations frame, by one columnar scan (``vitals.long_columnar``)."""
+def read_2012_files(paths: list[Path]) -> pd.DataFrame:
+    """Patient files (sorted; a whole folder's or one partition's, ``vitals.partitions``) -> one raw
+    observations frame, by one columnar scan (``vitals.long_columnar``)."""
     return read_long_files(paths, [patient_id_of(p, ".txt") for p in paths], P2012_HEADER, read_2012_file)
 
 
@@ -159,7 +160,7 @@ def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
     if not patient_paths:
         raise DataFormatError(directory, "no patient *.txt file found under the directory")
     return {
-        "observations": _read_2012_files(patient_paths),
+        "observations": read_2012_files(patient_paths),
         "outcomes": read_2012_outcomes(outcome_paths),
         "patients": patients_frame(patient_paths, ".txt"),
         "ignored_files": [str(p) for p in ignored],
@@ -182,7 +183,7 @@ def read_2012_for_prediction(path: Path) -> dict:
     if not patient_paths:
         raise DataFormatError(path, "no patient *.txt file found")
     return {
-        "observations": _read_2012_files(patient_paths),
+        "observations": read_2012_files(patient_paths),
         "outcomes": None,
         "patients": patients_frame(patient_paths, ".txt"),
         "ignored_files": [str(p) for p in ignored],

@@ -249,6 +249,14 @@ def _match_outcomes(outcomes, with_series, first_file, flags, labelled_of, conte
     return labels, counts
 
 
+def require_outcomes(outcomes: pd.DataFrame | None, source) -> None:
+    """Training needs outcomes: none at all is refused, naming ``source``, rather than every
+    patient being quarantined as unlabelled."""
+    if outcomes is None or len(outcomes) == 0:
+        raise DataFormatError(source, "no outcomes (patient_id,label rows) to train on: give the "
+                              "outcomes CSV (PhysioNet2012Dataset `outcomes:`) or Outcomes*.txt")  # fmt: skip
+
+
 def validate_2012(raw: dict, ranges: dict[str, ValueRange] = RANGES_2012):
     """``PhysioNet2012Dataset`` load (training) -> ``(clean_long, labels, quarantine, report)``.
 
@@ -257,10 +265,7 @@ def validate_2012(raw: dict, ranges: dict[str, ValueRange] = RANGES_2012):
     ``*.txt[.gz]`` are named in ``report["files_ignored"]``.
     """
     outcomes = raw.get("outcomes")
-    if outcomes is None or len(outcomes) == 0:
-        source = raw["observations"]["source_file"].iloc[0] if len(raw["observations"]) else "input"
-        raise DataFormatError(source, "no outcomes (patient_id,label rows) to train on: give the "
-                              "outcomes CSV (PhysioNet2012Dataset `outcomes:`) or Outcomes*.txt")  # fmt: skip
+    require_outcomes(outcomes, raw["observations"]["source_file"].iloc[0] if len(raw["observations"]) else "input")
     clean, labels, quarantine, report = validate_long(
         raw["observations"], outcomes, ranges, raw.get("patients")
     )
