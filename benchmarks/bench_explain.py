@@ -19,6 +19,7 @@ import torch
 import yaml
 
 from seqhealth.models.module import SequenceModel
+from seqhealth.tasks.dna_classify import AUTO_WIDE_KMER_SIZE
 from seqhealth.tasks.registry import get_task
 from seqhealth.vitals.features import CHANNELS, feature_names
 from seqhealth.vitals.schema import P2012_FEATURES
@@ -33,7 +34,10 @@ def _model_params(task: str) -> dict:
 def dna_case(n: int, length: int, seed: int = 0):
     params = _model_params("dna_classify")
     hp = {"task_kind": "sequence", "n_classes": 3, "input_kind": "tokens", "vocab_size": 6,
-          **{k: params[k] for k in ("cell", "hidden_size", "num_layers", "bidirectional", "embedding_dim", "head_pooling")}}  # fmt: skip
+          **{k: params[k] for k in ("cell", "hidden_size", "num_layers", "bidirectional", "embedding_dim", "head_pooling")},
+          # The default wide head as it comes out for 1 kb sequences of varied length: no
+          # positional features, the both-strand k-mer profile that `wide_kmer_size: auto` picks.
+          "wide_onehot": params["wide_onehot"], "wide_kmer_size": AUTO_WIDE_KMER_SIZE}  # fmt: skip
     bundle = {"task": "dna_classify", "hparams": hp, "class_names": ["a", "b", "c"],
               "preprocessing": {"kind": "dna_tokens", "max_length": length}}  # fmt: skip
     rng = np.random.default_rng(seed)
