@@ -40,12 +40,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from child_measure import measure_in_child
 
 SHARED_DATA = Path(
     os.environ.get(
@@ -114,11 +114,7 @@ def _measure(kind: str, folder: Path, cache: Path, per_partition: int) -> dict:
 
 def measure(kind: str, folder: Path, cache: Path, per_partition: int) -> dict:
     """``_measure`` in a fresh interpreter (its own peak RSS)."""
-    done = subprocess.run([sys.executable, __file__, "--child", kind, str(folder), str(cache), str(per_partition)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} measurement of {folder} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure_in_child(__file__, kind, folder, cache, per_partition)
 
 
 # ------------------------------------------------------------------------------------ driver

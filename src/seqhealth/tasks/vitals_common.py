@@ -105,6 +105,17 @@ class VitalsTask(Task):
                                          input_size=int(splits["train"][0]["x"].shape[1]),
                                          fingerprint=samples_fingerprint(splits), **extra)  # fmt: skip
 
+    def stored_model_input_if_asked(self, params: dict, split: Callable) -> dict | None:
+        """``samples.model_input_store: arrow``: the model input built partition by partition from
+        ``samples.prepared_cache`` into Arrow stores (the task's ``build_stored_model_input``);
+        ``None`` when the samples are built in memory."""
+        if params.get("model_input_store", "memory") != "arrow":
+            return None
+        if not params.get("prepared_cache"):
+            raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
+                             "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
+        return self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+
     def model_input_document(self, splits: dict, patient_order: dict, info: dict, stats: dict, channels: list,
                              params: dict, causal: bool, task_kind: str, input_size: int, fingerprint: dict,
                              **extra) -> dict:  # fmt: skip

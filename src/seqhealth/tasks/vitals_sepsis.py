@@ -59,11 +59,9 @@ class VitalsSepsisTask(VitalsTask):
         ``samples.model_input_store: arrow``: built from the prepared partitions under
         ``samples.prepared_cache`` instead (``build_stored_model_input``; the tables passed in are
         not turned into samples), the splits are Arrow store paths."""
-        if params.get("model_input_store", "memory") == "arrow":
-            if not params.get("prepared_cache"):
-                raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
-                                 "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
-            return self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+        stored = self.stored_model_input_if_asked(params, split)
+        if stored is not None:
+            return stored
         sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
         model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="tagging",
                                               split=split)  # fmt: skip
