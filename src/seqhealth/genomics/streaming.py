@@ -22,6 +22,7 @@ from seqhealth.genomics.readers import (
     ignored_files,
     list_sequence_files,
     read_sequence_file,
+    read_sequence_records,
 )
 from seqhealth.genomics.validation import _all_clean, _encode_all, _screen_records
 from seqhealth.quality import DataFormatError, QuarantineLog, ingest_report, quarantine_frame
@@ -44,6 +45,11 @@ class SequenceSource:
                 f"no sequence files ({' '.join(sorted(EXTENSION_FORMATS))}, optionally .gz) found",
             )
         return files
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every record with its sequence string, as the non-streaming dataset loads them: for
+        looking at a small folder (a notebook), not for ingesting a large one."""
+        return read_sequence_records(Path(self.path), None if self.format in (None, "auto") else self.format)
 
 
 def _file_records(path: Path, fmt: str | None) -> dict:
