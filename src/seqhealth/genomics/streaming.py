@@ -46,7 +46,7 @@ class SequenceSource:
             )
         return files
 
-    def to_frame(self) -> pd.DataFrame:
+    def read_whole(self) -> pd.DataFrame:
         """Every record with its sequence string, as the non-streaming dataset loads them: for
         looking at a small folder (a notebook), not for ingesting a large one."""
         return read_sequence_records(Path(self.path), None if self.format in (None, "auto") else self.format)

@@ -82,6 +82,13 @@ class StayFolder:
     patients_per_partition: int = 1000
     format: str = "physionet2019"
 
+    def read_whole(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """The raw tables the dataset gives without a cache, read whole: for looking at a small
+        folder (a notebook), not for ingesting a large one."""
+        if self.format == "physionet2012":
+            return readers.read_2012_directory(self.path)
+        return readers.read_2019_directory(self.path)
+
 
 @dataclass
 class PreparedCohort:
