@@ -37,7 +37,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import Dataset
 
-from seqhealth.batching.dataset import _as_tensor
+from seqhealth.batching.dataset import _as_tensor, check_fields, check_shapes
 
 _FORMAT = b"seqhealth.sequence_store/1"
 
@@ -52,16 +52,6 @@ def _storage_array(value) -> np.ndarray:
     if array.dtype == np.bool_:
         return array.astype(np.int8)
     return array
-
-
-def _check_shapes(x_shape: tuple, y_shape: tuple, length: int, i: int) -> None:
-    """``SequenceDataset``'s shape rules, checked when writing so a store only holds valid items."""
-    if length < 1:
-        raise ValueError(f"sample {i}: field 'length' must be >= 1, got {length}")
-    if len(x_shape) not in (1, 2) or x_shape[0] != length:
-        raise ValueError(f"sample {i}: field 'x' has shape {x_shape}, expected [length={length}] or [length={length}, F]")
-    if len(y_shape) == 1 and y_shape[0] != length:
-        raise ValueError(f"sample {i}: field 'y' has {y_shape[0]} positions but length is {length}")
 
 
 def _column_type(array: np.ndarray) -> pa.DataType:
@@ -117,12 +107,10 @@ class ArrowStoreWriter:
     def write(self, samples: Iterable[dict]) -> None:
         for sample in samples:
             index = self.n_written + len(self._pending)
-            for key in ("x", "y", "length"):
-                if key not in sample:
-                    raise ValueError(f"sample {index}: missing field {key!r}")
+            check_fields(sample, index)  # a store only holds items SequenceDataset would accept
             x, y = _storage_array(sample["x"]), _storage_array(sample["y"])
             length = int(sample["length"])
-            _check_shapes(tuple(x.shape), tuple(y.shape), length, index)
+            check_shapes(tuple(x.shape), tuple(y.shape), length, index)
             weight = sample.get("weight")
             self._pending.append((x, y, length, None if weight is None else float(weight)))
             if len(self._pending) >= self.batch_rows:
@@ -185,6 +173,11 @@ def store_fingerprint(path: str | Path) -> str | None:
         return None
     value = (schema.metadata or {}).get(b"fingerprint")
     return value.decode() if value is not None else None
+
+
+def default_store_dir(task_name: str) -> Path:
+    """Where a task's stores go unless ``store_dir`` says otherwise (relative to the project)."""
+    return Path("data/05_model_input") / task_name / "store"
 
 
 def open_split(split):

@@ -19,7 +19,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 
-from seqhealth.batching.arrow_store import ArrowSequenceDataset
+from seqhealth.batching.arrow_store import ArrowSequenceDataset, open_split
 from seqhealth.batching.collate import pad_collate
 from seqhealth.batching.dataset import SequenceDataset
 from seqhealth.batching.sampler import BucketBatchSampler
@@ -30,10 +30,9 @@ Split = SequenceDataset | ArrowSequenceDataset | Sequence[dict] | str | Path | N
 def _as_dataset(split: Split) -> SequenceDataset | ArrowSequenceDataset | None:
     """A list of samples is held in memory; a path names an on-disk store (``arrow_store``),
     read memory-mapped so the split need not fit in RAM."""
+    split = open_split(split)
     if split is None or isinstance(split, SequenceDataset | ArrowSequenceDataset):
         return split
-    if isinstance(split, str | Path):
-        return ArrowSequenceDataset(split)
     return SequenceDataset(split)
 
 

@@ -26,23 +26,29 @@ def _as_tensor(value, name: str, index: int) -> torch.Tensor:
     return tensor
 
 
-def _item(sample: dict, i: int) -> dict:
-    """The checked tensor item of one sample (what ``__getitem__`` returns)."""
+def check_fields(sample: dict, i: int) -> None:
     for key in ("x", "y", "length"):
         if key not in sample:
             raise ValueError(f"sample {i}: missing field {key!r}")
-    x = _as_tensor(sample["x"], "x", i)
-    length = int(sample["length"])
+
+
+def check_shapes(x_shape: tuple, y_shape: tuple, length: int, i: int) -> None:
+    """The shape rules of a sample (also checked by ``arrow_store`` when writing a store)."""
     if length < 1:
         raise ValueError(f"sample {i}: field 'length' must be >= 1, got {length}")
-    if x.dim() not in (1, 2) or x.shape[0] != length:
-        raise ValueError(
-            f"sample {i}: field 'x' has shape {tuple(x.shape)}, expected [length={length}] "
-            f"or [length={length}, F]"
-        )
+    if len(x_shape) not in (1, 2) or x_shape[0] != length:
+        raise ValueError(f"sample {i}: field 'x' has shape {x_shape}, expected [length={length}] or [length={length}, F]")
+    if len(y_shape) == 1 and y_shape[0] != length:
+        raise ValueError(f"sample {i}: field 'y' has {y_shape[0]} positions but length is {length}")
+
+
+def _item(sample: dict, i: int) -> dict:
+    """The checked tensor item of one sample (what ``__getitem__`` returns)."""
+    check_fields(sample, i)
+    x = _as_tensor(sample["x"], "x", i)
     y = _as_tensor(sample["y"], "y", i)
-    if y.dim() == 1 and y.shape[0] != length:
-        raise ValueError(f"sample {i}: field 'y' has {y.shape[0]} positions but length is {length}")
+    length = int(sample["length"])
+    check_shapes(tuple(x.shape), tuple(y.shape), length, i)
     item = {"x": x, "y": y, "length": length, "index": i}
     if "weight" in sample and sample["weight"] is not None:
         item["weight"] = float(sample["weight"])

@@ -17,7 +17,7 @@ import lightning.pytorch as pl
 import numpy as np
 import torch
 
-from seqhealth.batching.arrow_store import store_fingerprint, write_arrow_store
+from seqhealth.batching.arrow_store import default_store_dir, store_fingerprint, write_arrow_store
 from seqhealth.batching.collate import pad_collate
 from seqhealth.batching.datamodule import SequenceDataModule
 from seqhealth.batching.dataset import SequenceDataset
@@ -177,7 +177,7 @@ def stored_model_input(model_input: dict, train_cfg: dict) -> dict:
     ``<split>.arrow`` each; torchrun ranks then receive paths and map the same files instead of
     unpickling a copy of every sample each. A store whose recorded data fingerprint matches is
     reused (unchanged model input is not rewritten)."""
-    store_dir = Path(train_cfg.get("store_dir") or Path("data/05_model_input") / model_input["task"] / "store").resolve()
+    store_dir = Path(train_cfg.get("store_dir") or default_store_dir(model_input["task"])).resolve()
     fingerprint = str(model_input["fingerprint"].get("sha256", ""))
     splits = dict(model_input["splits"])
     for name in ("train", "val", "test"):

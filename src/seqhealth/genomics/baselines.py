@@ -24,6 +24,7 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
@@ -195,8 +196,6 @@ def kmer_profile_adds_to_positions(samples: Sequence[dict], n_classes: int, k: i
     (log loss down by more than ``margin``; on splice sites the two tie within 2 %, on promoters
     the profile cuts it by 6-20 %). Returns ``{"positions": log loss, "positions_and_kmers": log loss, "adds": bool}``.
     """
-    from sklearn.model_selection import StratifiedKFold
-
     n_classes = max(2, int(n_classes))
     y = _labels(samples)
     n_splits = min(folds, int(np.bincount(y, minlength=n_classes)[np.unique(y)].min()))

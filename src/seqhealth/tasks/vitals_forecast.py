@@ -29,8 +29,9 @@ from seqhealth.tasks.vitals_common import VitalsTask
 from seqhealth.tasks.vitals_stored import stored_vitals_model_input
 from seqhealth.vitals.demo import write_sepsis_demo
 from seqhealth.vitals.features import build_patient_sequences
+from seqhealth.vitals.partitions import read_layer
 from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
-from seqhealth.vitals.streamed_input import partition_numbers, read_partition
+from seqhealth.vitals.streamed_input import partition_numbers
 
 TARGETS = ["HR", "MAP", "O2Sat", "Resp", "Temp", "SBP"]
 INTERVAL = 0.90
@@ -152,7 +153,7 @@ class VitalsForecastTask(VitalsTask):
         wanted = {p for ids in model_input["patients"].values() for p in ids}
         sepsis = {}
         for part in partition_numbers(prepared_cache):  # one byte per stay-hour is kept
-            sepsis.update({p: y for p, y in _sepsis_labels(read_partition(prepared_cache, part)[1]).items() if p in wanted})
+            sepsis.update({p: y for p, y in _sepsis_labels(read_layer(prepared_cache, "labels", part)).items() if p in wanted})
         lengths = {part: open_split(path).lengths.tolist() if path else [] for part, path in model_input["splits"].items()}
         return self._finish(model_input, sepsis, lengths)
 

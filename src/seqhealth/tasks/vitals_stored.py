@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqhealth.batching.arrow_store import ArrowSequenceDataset, ArrowStoreWriter
+from seqhealth.batching.arrow_store import ArrowSequenceDataset, ArrowStoreWriter, default_store_dir
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.splits import split_groups
 from seqhealth.vitals.features import CHANNELS, apply_features
@@ -35,11 +35,6 @@ from seqhealth.vitals.streamed_input import (
 )
 
 SPLITS = ("train", "val", "test")
-
-
-def default_store_dir(task_name: str) -> Path:
-    """Where ``engine.fit`` also puts stores it writes from an in-memory model input."""
-    return Path("data/05_model_input") / task_name / "store"
 
 
 def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: Callable, causal: bool,

@@ -170,8 +170,13 @@ def _write_partition(
     os.replace(scratch, report_file)
 
 
+def read_layer(cache: str | Path, layer: str, part: int) -> pd.DataFrame:
+    """One layer (``observations`` / ``labels`` / ``quarantine``) of one cached partition."""
+    return pq.read_table(_layer_file(Path(cache), layer, part)).to_pandas()
+
+
 def _read_partition(cache: Path, part: int) -> dict[str, pd.DataFrame]:
-    return {layer: pq.read_table(_layer_file(cache, layer, part)).to_pandas() for layer in LAYERS}
+    return {layer: read_layer(cache, layer, part) for layer in LAYERS}
 
 
 def _drop_stale(cache: Path, parts: set[int]) -> None:
@@ -280,16 +285,7 @@ def prepare_2012(stays: StayFolder) -> PreparedCohort:
     patient's partition (an outcome without a patient file still gets one, and is quarantined
     there as before), and a partition's fingerprint covers its outcome rows' content, so an edited
     outcome recomputes only its patient's partition."""
-    folder = Path(stays.path)
-    if not folder.is_dir():
-        raise DataFormatError(folder, "is not a directory")
-    all_txt, ignored = readers.data_files(folder, ".txt")
-    outcome_paths = [p for p in all_txt if readers.is_outcomes_file(p)]
-    patient_paths = [p for p in all_txt if not readers.is_outcomes_file(p)]
-    if not outcome_paths:
-        raise DataFormatError(folder, "no Outcomes*.txt file found under the directory")
-    if not patient_paths:
-        raise DataFormatError(folder, "no patient *.txt file found under the directory")
+    patient_paths, outcome_paths, ignored = readers.list_2012_directory(Path(stays.path))
     outcomes = readers.read_2012_outcomes(outcome_paths)
     validation.require_outcomes(outcomes, patient_paths[0])
     n_partitions = partition_count(len(patient_paths), stays.patients_per_partition)

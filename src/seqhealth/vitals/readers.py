@@ -144,13 +144,9 @@ def read_2012_outcomes(paths: list[Path]) -> pd.DataFrame:
     return outcomes[first + [c for c in outcomes.columns if c not in first]]
 
 
-def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
-    """All patient files under ``directory`` (recursive, sorted) plus its outcomes file(s).
-
-    Returns ``observations`` (raw long frame), ``outcomes``, ``patients`` (one row per patient
-    file, so that a file with a header and no rows is still seen by validation) and
-    ``ignored_files`` (files that are not ``*.txt[.gz]``, named in the ingest report).
-    """
+def list_2012_directory(directory: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """``(patient files, outcomes files, ignored files)`` under a 2012 folder (recursive, sorted);
+    a folder without either kind of file is refused, naming it."""
     directory = _require_directory(directory)
     all_txt, ignored = data_files(directory, ".txt")
     outcome_paths = [p for p in all_txt if is_outcomes_file(p)]
@@ -159,6 +155,17 @@ def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
         raise DataFormatError(directory, f"no {_OUTCOMES_GLOB} file found under the directory")
     if not patient_paths:
         raise DataFormatError(directory, "no patient *.txt file found under the directory")
+    return patient_paths, outcome_paths, ignored
+
+
+def read_2012_directory(directory: Path) -> dict[str, pd.DataFrame]:
+    """All patient files under ``directory`` (recursive, sorted) plus its outcomes file(s).
+
+    Returns ``observations`` (raw long frame), ``outcomes``, ``patients`` (one row per patient
+    file, so that a file with a header and no rows is still seen by validation) and
+    ``ignored_files`` (files that are not ``*.txt[.gz]``, named in the ingest report).
+    """
+    patient_paths, outcome_paths, ignored = list_2012_directory(directory)
     return {
         "observations": read_2012_files(patient_paths),
         "outcomes": read_2012_outcomes(outcome_paths),

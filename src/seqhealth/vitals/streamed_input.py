@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from seqhealth.batching.arrow_store import ArrowSequenceDataset, write_arrow_store
+from seqhealth.vitals.partitions import read_layer
 
 
 def partition_numbers(cache: str | Path) -> list[int]:
@@ -32,10 +32,7 @@ def partition_numbers(cache: str | Path) -> list[int]:
 
 def read_partition(cache: str | Path, part: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(observations, labels)`` of one prepared partition, as ``prepare_2019`` reads them back."""
-    return tuple(  # type: ignore[return-value]
-        pq.read_table(Path(cache) / layer / f"partition={part}" / "part.parquet").to_pandas()
-        for layer in ("observations", "labels")
-    )
+    return read_layer(cache, "observations", part), read_layer(cache, "labels", part)
 
 
 class ObservedMoments:
