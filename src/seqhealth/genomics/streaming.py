@@ -24,8 +24,13 @@ from seqhealth.genomics.readers import (
     read_sequence_file,
     read_sequence_records,
 )
-from seqhealth.genomics.validation import _all_clean, _encode_all, _screen_records
-from seqhealth.quality import DataFormatError, QuarantineLog, ingest_report, quarantine_frame
+from seqhealth.genomics.validation import (
+    _all_clean,
+    _encode_all,
+    _screen_records,
+    dna_ingest_report,
+)
+from seqhealth.quality import DataFormatError, QuarantineLog, quarantine_frame
 
 STREAM_COLUMNS = [column for column in RAW_COLUMNS if column != "sequence"]
 
@@ -93,16 +98,6 @@ def validate_dna_stream(source: SequenceSource):
     quarantine = log.to_frame() if log.rows else quarantine_frame()
     lower = np.asarray([columns["lower"][i] for i in kept], dtype=np.int64)
     ambiguous = np.asarray([columns["ambiguous"][i] for i in kept], dtype=np.int64)
-    report = ingest_report(
-        "dna",
-        records_in=len(ids),
-        records_kept=len(clean),
-        quarantine=quarantine,
-        n_softmasked_uppercased=int((lower > 0).sum()),
-        n_softmasked_bases=int(lower.sum()),
-        n_ambiguous_bases=int(ambiguous.sum()),
-        n_ambiguous_records=int((ambiguous > 0).sum()),
-        n_bases_kept=int(lengths.sum()),
-        files_ignored=ignored_files(Path(source.path)),
-    )
+    report = dna_ingest_report(len(ids), len(clean), quarantine, lower, ambiguous, lengths,
+                               ignored_files(Path(source.path)))  # fmt: skip
     return clean, quarantine, report

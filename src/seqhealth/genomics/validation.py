@@ -199,16 +199,24 @@ def validate_dna_records(raw_df: pd.DataFrame):
     quarantine = log.to_frame() if log.rows else _EMPTY_QUARANTINE.copy()
     kept_lower = lower_counts[kept_positions] if kept_positions else np.zeros(0)
     kept_ambiguous = ambiguous_counts[kept_positions] if kept_positions else np.zeros(0)
-    report = ingest_report(
-        "dna",
-        records_in=len(raw_df),
-        records_kept=len(clean),
-        quarantine=quarantine,
-        n_softmasked_uppercased=int((kept_lower > 0).sum()),
-        n_softmasked_bases=int(kept_lower.sum()),
-        n_ambiguous_bases=int(kept_ambiguous.sum()),
-        n_ambiguous_records=int((kept_ambiguous > 0).sum()),
-        n_bases_kept=int(lengths.sum()),
-        files_ignored=list(raw_df.attrs.get("ignored_files", [])),
-    )
+    report = dna_ingest_report(len(raw_df), len(clean), quarantine, kept_lower, kept_ambiguous, lengths,
+                               list(raw_df.attrs.get("ignored_files", [])))  # fmt: skip
     return clean, quarantine, report
+
+
+def dna_ingest_report(records_in: int, records_kept: int, quarantine, lower: np.ndarray, ambiguous: np.ndarray,
+                      lengths: np.ndarray, files_ignored: list) -> dict:  # fmt: skip
+    """The DNA ingest report (``validate_dna_records`` and the streamed ``validate_dna_stream``):
+    ``lower`` / ``ambiguous`` / ``lengths`` are per kept record."""
+    return ingest_report(
+        "dna",
+        records_in=records_in,
+        records_kept=records_kept,
+        quarantine=quarantine,
+        n_softmasked_uppercased=int((lower > 0).sum()),
+        n_softmasked_bases=int(lower.sum()),
+        n_ambiguous_bases=int(ambiguous.sum()),
+        n_ambiguous_records=int((ambiguous > 0).sum()),
+        n_bases_kept=int(lengths.sum()),
+        files_ignored=files_ignored,
+    )
