@@ -15,7 +15,9 @@ def hash_arrays(arrays: Iterable[np.ndarray]) -> str:
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(str(array.dtype).encode() + str(array.shape).encode())
-        digest.update(array.tobytes())
+        digest.update(
+            memoryview(array).cast("B") if array.size else b""
+        )  # the bytes, without a copy
     return digest.hexdigest()
 
 
@@ -31,10 +33,12 @@ def samples_fingerprint(splits: dict[str, list[dict]]) -> dict:
         summary[name] = {
             "n": len(samples),
             # A lazy sample source knows its lengths without cutting (and featurising) every sample.
-            "positions": int(np.sum(samples.lengths)) if hasattr(samples, "lengths") else int(sum(int(s["length"]) for s in samples)),
-            "sha256": hash_arrays(
-                np.asarray(part) for s in samples for part in (s["x"], s["y"])
-            )[:16],
+            "positions": int(np.sum(samples.lengths))
+            if hasattr(samples, "lengths")
+            else int(sum(int(s["length"]) for s in samples)),
+            "sha256": hash_arrays(np.asarray(part) for s in samples for part in (s["x"], s["y"]))[
+                :16
+            ],
         }
     summary["sha256"] = hash_config(summary)[:16]
     return summary

@@ -28,7 +28,7 @@ from seqhealth.splits import split_groups
 from seqhealth.tasks.base import Task
 from seqhealth.vitals.features import (
     CHANNELS,
-    apply_features,
+    apply_features_many,
     encode_like,
     feature_names,
     fit_normalisation,
@@ -69,18 +69,34 @@ class VitalsTask(Task):
         if self.raw_format == "physionet2019":
             return {"raw_stays": read_2019_directory(path)}
         outcomes = (options or {}).get("outcomes")
-        return {"raw_stays": read_long_csv(path, outcomes) if path.is_file() else read_2012_directory(path)}
+        return {
+            "raw_stays": read_long_csv(path, outcomes)
+            if path.is_file()
+            else read_2012_directory(path)
+        }
 
     def ingest(self, raw: dict, params: dict) -> dict:
         stays = raw["raw_stays"]
-        if isinstance(stays, StayFolder):  # partition by partition, unchanged partitions from the cache
+        if isinstance(
+            stays, StayFolder
+        ):  # partition by partition, unchanged partitions from the cache
             prepared = prepare(stays)
             observations, labels, quarantine, report = (prepared.observations, prepared.labels, prepared.quarantine,
                                                          prepared.report)  # fmt: skip
-            return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}
+            return {
+                "observations": observations,
+                "labels": labels,
+                "quarantine": quarantine,
+                "ingest_report": report,
+            }
         validate = validate_2019 if self.raw_format == "physionet2019" else validate_2012
         observations, labels, quarantine, report = validate(stays)
-        return {"observations": observations, "labels": labels, "quarantine": quarantine, "ingest_report": report}
+        return {
+            "observations": observations,
+            "labels": labels,
+            "quarantine": quarantine,
+            "ingest_report": report,
+        }
 
     def vitals_model_input(self, sequences: dict, labels_of: Callable, strata: dict | None, params: dict, causal: bool,
                            task_kind: str, split: Callable = split_groups, assignment: dict | None = None,
@@ -89,16 +105,20 @@ class VitalsTask(Task):
         patients only, then build the samples."""
         patients = sorted(sequences)
         if assignment is None:
-            assignment = split(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
+            assignment = split(
+                patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata
+            )
         train_ids = [p for p in patients if assignment[p] == "train"]
         stats = fit_normalisation(sequences, train_ids)
         channels = list(params.get("channels") or CHANNELS)
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         patient_order: dict[str, list[str]] = {"train": [], "val": [], "test": []}
-        for patient in patients:
+        features = apply_features_many([sequences[p] for p in patients], stats, channels=channels)
+        for patient, x in zip(patients, features, strict=True):
             seq = sequences[patient]
-            x = apply_features(seq, stats, channels=channels)
-            splits[assignment[patient]].append({"x": x, "y": labels_of(patient, seq, stats), "length": len(x)})
+            splits[assignment[patient]].append(
+                {"x": x, "y": labels_of(patient, seq, stats), "length": len(x)}
+            )
             patient_order[assignment[patient]].append(patient)
         info = {v: self._first_values(sequences, v) for v in self.static_variables}
         return self.model_input_document(splits, patient_order, info, stats, channels, params, causal, task_kind,
@@ -114,7 +134,9 @@ class VitalsTask(Task):
         if not params.get("prepared_cache"):
             raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
                              "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
-        return self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+        return self.build_stored_model_input(
+            params["prepared_cache"], params, params.get("store_dir"), split=split
+        )
 
     def model_input_document(self, splits: dict, patient_order: dict, info: dict, stats: dict, channels: list,
                              params: dict, causal: bool, task_kind: str, input_size: int, fingerprint: dict,
@@ -131,14 +153,21 @@ class VitalsTask(Task):
             "splits": splits,
             "patients": patient_order,  # local only: never logged to MLflow
             # Local only too: per-patient descriptors for the subgroup report.
-            "patient_info": {part: [{v: info[v].get(p) for v in info} for p in ids] for part, ids in patient_order.items()},
-            "alert": dict(params.get("alert") or {}),  # the operating point: becomes bundle["alert"]
+            "patient_info": {
+                part: [{v: info[v].get(p) for v in info} for p in ids]
+                for part, ids in patient_order.items()
+            },
+            "alert": dict(
+                params.get("alert") or {}
+            ),  # the operating point: becomes bundle["alert"]
             "preprocessing": {
                 "kind": "vitals",
                 "variables": list(self.variables),
                 "feature_names": feature_names(list(self.variables), channels),
                 "channels": channels,
-                "normalisation": {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in stats.items()},
+                "normalisation": {
+                    k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in stats.items()
+                },
                 "times": self.times,
                 "max_hours": params.get("max_hours"),
                 "step_hours": params.get("step_hours"),
@@ -187,10 +216,13 @@ class VitalsTask(Task):
         val = open_split(model_input["splits"]["val"])
         raw = [np.atleast_1d(o).astype(np.float64) for o in predict_samples(bundle, val)]
         labels = [np.atleast_1d(s["y"]).astype(int) for s in val]
-        groups = np.repeat(np.arange(len(val)), [len(r) for r in raw])  # a stay's hours stay together
+        groups = np.repeat(
+            np.arange(len(val)), [len(r) for r in raw]
+        )  # a stay's hours stay together
         y = np.concatenate(labels)
-        calibrator, selection = choose_calibrator(y, np.concatenate(raw), groups=groups,
-                                                  class_weight=bundle["hparams"].get("pos_weight"))
+        calibrator, selection = choose_calibrator(
+            y, np.concatenate(raw), groups=groups, class_weight=bundle["hparams"].get("pos_weight")
+        )
         bundle = {**bundle, "risk_calibration": {**calibrator, "fitted_on": "validation", "n": int(len(y)),
                                                  "positives": int(y.sum()), "selection": selection}}  # fmt: skip
         bundle["alert"] = self.alert_rule(model_input, labels, self.risks(bundle, raw))
@@ -201,17 +233,26 @@ class VitalsTask(Task):
         as given, or the threshold reaching ``samples.alert.specificity`` on validation."""
         chosen = model_input.get("alert") or self.default_alert
         if chosen.get("threshold") is not None:
-            return {"threshold": float(chosen["threshold"]), "rule": "fixed risk threshold (samples.alert.threshold)"}
+            return {
+                "threshold": float(chosen["threshold"]),
+                "rule": "fixed risk threshold (samples.alert.threshold)",
+            }
         spec = float(chosen["specificity"])
         t = threshold_at_specificity(np.concatenate(labels), np.concatenate(risks), spec)
-        return {"threshold": t, "rule": f"{spec:.0%} specificity on the validation patients", "specificity": spec}
+        return {
+            "threshold": t,
+            "rule": f"{spec:.0%} specificity on the validation patients",
+            "specificity": spec,
+        }
 
     @staticmethod
     def risk_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
         """The constant training prevalence (``prevalence_baseline``) with its Brier skill (0 by
         definition) and ECE, the figures a calibrated risk is quoted against."""
         baseline = prevalence_baseline(train_y, test_y)
-        baseline.update(brier_skill=0.0, ece=ece(test_y, np.full(len(test_y), baseline["prevalence"])))
+        baseline.update(
+            brier_skill=0.0, ece=ece(test_y, np.full(len(test_y), baseline["prevalence"]))
+        )
         return baseline
 
     @staticmethod
@@ -236,7 +277,10 @@ class VitalsTask(Task):
                      patient_days: float, hourly: bool = False) -> tuple[dict, dict]:  # fmt: skip
         """Calibration before/after, the alert table and the subgroup report of the TEST split,
         and the reliability plots before and after calibration."""
-        test, val = open_split(model_input["splits"]["test"]), open_split(model_input["splits"]["val"])
+        test, val = (
+            open_split(model_input["splits"]["test"]),
+            open_split(model_input["splits"]["val"]),
+        )
         test_y = [np.atleast_1d(s["y"]).astype(int) for s in test]
         val_y = [np.atleast_1d(s["y"]).astype(int) for s in val]
         val_risks = [np.atleast_1d(r) for r in self.risks(bundle, predict_samples(bundle, val))]
@@ -251,7 +295,9 @@ class VitalsTask(Task):
         }  # fmt: skip
         per_stay = {"val_labels": val_y, "val_risks": val_risks, "test_labels": test_y,
                     "test_risks": [np.atleast_1d(r) for r in test_risks]} if hourly else None  # fmt: skip
-        alerts = alert_table(np.concatenate(val_y), np.concatenate(val_risks), y, risk, patient_days, hourly=per_stay)
+        alerts = alert_table(
+            np.concatenate(val_y), np.concatenate(val_risks), y, risk, patient_days, hourly=per_stay
+        )
         reports = {"alerts": alerts}
         info = model_input.get("patient_info")
         if info is not None:
@@ -261,17 +307,27 @@ class VitalsTask(Task):
             reports["subgroups"] = subgroup_table(scored, self.subgroups(patients, info["test"]))
         method = calibration["method"]
         figures = {
-            "reliability_uncalibrated.png": reliability_figure(y, raw, f"{self.name}, uncalibrated")["reliability.png"],
+            "reliability_uncalibrated.png": reliability_figure(
+                y, raw, f"{self.name}, uncalibrated"
+            )["reliability.png"],
             **reliability_figure(y, risk, f"{self.name}, calibrated ({method} on validation)"),
         }
-        return {"calibration": calibration, "alert": bundle.get("alert"), "reports": reports}, figures
+        return {
+            "calibration": calibration,
+            "alert": bundle.get("alert"),
+            "reports": reports,
+        }, figures
 
-    def eval_samples_for(self, model_input: dict, builder_inputs: tuple, preprocessing: dict) -> dict:
+    def eval_samples_for(
+        self, model_input: dict, builder_inputs: tuple, preprocessing: dict
+    ) -> dict:
         """Val/test samples re-encoded with ``preprocessing``'s normalisation (same patients, same
         labels), so a champion fitted on older patients is scored on exactly the inputs it would
         get in serving."""
         clean_long, labels = builder_inputs
-        grid = labels[["patient_id", "time_h"]] if preprocessing["times"] == "hourly" else "observed"
+        grid = (
+            labels[["patient_id", "time_h"]] if preprocessing["times"] == "hourly" else "observed"
+        )
         wanted = [p for part in ("val", "test") for p in model_input["patients"][part]]
         encoded = encode_like(clean_long, preprocessing, times=grid, patients=wanted)
         out = {}
@@ -296,7 +352,9 @@ class VitalsTask(Task):
             clean, _labels, quarantine, report = validate_2019(raw)
         else:
             # Outcomes are not needed to score: without them no patient is dropped for lacking one.
-            clean, _labels, quarantine, report = validate_long(raw["observations"], None, self.ranges, raw.get("patients"))
+            clean, _labels, quarantine, report = validate_long(
+                raw["observations"], None, self.ranges, raw.get("patients")
+            )
         request = pd.DataFrame(
             {"patient_id": clean["patient_id"].astype(str), "time": clean["time_h"].astype(float),
              "variable": clean["variable"].astype(str), "value": clean["value"].astype(float)}
@@ -329,5 +387,7 @@ class VitalsTask(Task):
     def encoded_request(self, model, bundle: dict, frame: pd.DataFrame, limits: dict):
         """``(patients, per-patient model outputs, per-patient step times)`` of a raw request."""
         clean = vitals_long_table(frame, bundle["preprocessing"], self.ranges, limits)
-        patients, samples, times = vitals_samples(clean, bundle["preprocessing"], bundle["hparams"]["task_kind"])
+        patients, samples, times = vitals_samples(
+            clean, bundle["preprocessing"], bundle["hparams"]["task_kind"]
+        )
         return patients, predict_samples(model, samples), times, clean

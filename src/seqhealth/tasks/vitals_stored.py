@@ -26,7 +26,7 @@ import numpy as np
 from seqhealth.batching.arrow_store import ArrowSequenceDataset, ArrowStoreWriter, default_store_dir
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.splits import split_groups
-from seqhealth.vitals.features import CHANNELS, apply_features
+from seqhealth.vitals.features import CHANNELS, apply_features_many
 from seqhealth.vitals.streamed_input import (
     ObservedMoments,
     partition_numbers,
@@ -57,7 +57,9 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
         for variable in info:
             info[variable].update(task._first_values(sequences, variable))
     patients = sorted(patients)
-    assignment = split(patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata)
+    assignment = split(
+        patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata
+    )
     del strata
 
     # Pass 2: normalisation statistics of the training patients.
@@ -78,9 +80,12 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
     try:
         for part in parts:
             sequences, labels_of, _strata = parts_of(*read_partition(cache, part))
-            for patient in sorted(sequences):
+            ordered = sorted(sequences)
+            features = apply_features_many(
+                [sequences[p] for p in ordered], stats, channels=channels
+            )
+            for patient, x in zip(ordered, features, strict=True):
                 seq, name = sequences[patient], assignment[patient]
-                x = apply_features(seq, stats, channels=channels)
                 y = labels_of(patient, seq, stats)
                 if name == "train":
                     input_size = int(x.shape[1])
@@ -103,7 +108,9 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
     for name, path in staged.items():
         order = sorted(range(len(written[name])), key=written[name].__getitem__)
         splits[name] = str(write_in_order(path, order, store_dir / f"{name}.arrow"))
-    fingerprint = samples_fingerprint({name: ArrowSequenceDataset(s) if s else [] for name, s in splits.items()})
+    fingerprint = samples_fingerprint(
+        {name: ArrowSequenceDataset(s) if s else [] for name, s in splits.items()}
+    )
     patient_order = {name: sorted(written[name]) for name in SPLITS}
     model_input = task.model_input_document(splits, patient_order, info, stats, channels, params, causal, task_kind,
                                             input_size=input_size, fingerprint=fingerprint, **extra)  # fmt: skip

@@ -47,8 +47,12 @@ def build_patient_sequences(
         if step_hours <= 0:
             raise ValueError(f"step_hours must be > 0, got {step_hours!r}")
         binned = np.ceil(obs["time_h"].to_numpy(dtype=np.float64) / step_hours) * step_hours
-        obs = (obs[["patient_id", "variable", "value"]].assign(time_h=binned)
-               .groupby(["patient_id", "time_h", "variable"], as_index=False, sort=False)["value"].mean())
+        obs = (
+            obs[["patient_id", "variable", "value"]]
+            .assign(time_h=binned)
+            .groupby(["patient_id", "time_h", "variable"], as_index=False, sort=False)["value"]
+            .mean()
+        )
     if isinstance(times, str):
         if times != "observed":
             raise ValueError(f"times must be 'observed' or a frame, got {times!r}")
@@ -63,7 +67,11 @@ def build_patient_sequences(
     cols = _column_of(obs["variable"], list(variables))
     obs, cols = obs[cols >= 0], cols[cols >= 0]
     step_of = grid.assign(_step=np.arange(len(grid), dtype=np.float64))
-    steps = obs[["patient_id", "time_h"]].merge(step_of, how="left", on=["patient_id", "time_h"])["_step"].to_numpy()
+    steps = (
+        obs[["patient_id", "time_h"]]
+        .merge(step_of, how="left", on=["patient_id", "time_h"])["_step"]
+        .to_numpy()
+    )
     on_grid = ~np.isnan(steps)
     values = np.full((len(grid), len(variables)), np.nan, dtype=np.float32)
     values[steps[on_grid].astype(np.int64), cols[on_grid]] = obs["value"].to_numpy()[on_grid]
@@ -125,30 +133,80 @@ def _check_channels(channels) -> tuple[str, ...]:
     channels = tuple(channels)
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown or not channels:
-        raise ValueError(f"feature channels must be a non-empty subset of {list(CHANNELS)}, got {list(channels)}")
+        raise ValueError(
+            f"feature channels must be a non-empty subset of {list(CHANNELS)}, got {list(channels)}"
+        )
     return tuple(c for c in CHANNELS if c in channels)  # always the canonical order
 
 
-def apply_features(seq: dict, stats: dict, carry_forward: bool = True, channels=CHANNELS) -> np.ndarray:
+def apply_features(
+    seq: dict, stats: dict, carry_forward: bool = True, channels=CHANNELS
+) -> np.ndarray:
     """One patient -> ``float32[T, F]`` with the ``channels`` groups; always finite (asserted)."""
+    return apply_features_many([seq], stats, carry_forward, channels)[0]
+
+
+def apply_features_many(
+    seqs: list[dict], stats: dict, carry_forward: bool = True, channels=CHANNELS
+) -> list[np.ndarray]:
+    """``apply_features`` of many patients in one vectorised pass over their concatenated steps
+    (a cohort of thousands of short stays would otherwise pay numpy's per-call overhead thousands
+    of times). Carry-forward and "last seen" restart at each patient's first step, so every
+    patient's array is the one ``apply_features`` gives for it alone."""
     channels = _check_channels(channels)
-    values, times = seq["values"], seq["times"].astype(np.float64)
+    out: list[np.ndarray] = []
+    block: list[dict] = []
+    steps = 0
+    for seq in seqs:
+        block.append(seq)
+        steps += len(seq["times"])
+        if steps >= _BLOCK_STEPS:
+            out.extend(_features_block(block, stats, carry_forward, channels))
+            block, steps = [], 0
+    if block:
+        out.extend(_features_block(block, stats, carry_forward, channels))
+    return out
+
+
+# Steps per vectorised block: large enough to amortise numpy's per-call cost over many short
+# stays, small enough that the float64 temporaries stay in cache (one pass over a whole cohort's
+# steps was slower than the per-patient loop: its temporaries are hundreds of MB).
+_BLOCK_STEPS = 4096
+
+
+def _features_block(
+    seqs: list[dict], stats: dict, carry_forward: bool, channels: tuple[str, ...]
+) -> list[np.ndarray]:
+    lengths = np.asarray([len(seq["times"]) for seq in seqs], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    values = np.concatenate([seq["values"] for seq in seqs], axis=0)
+    times = np.concatenate([np.asarray(seq["times"]) for seq in seqs]).astype(np.float64)
+    first_step = np.repeat(starts, lengths)  # each step's patient's first step
     mask = ~np.isnan(values)
     normalised = (values - stats["mean"]) / stats["std"]
     last = _last_observed_index(mask)
+    last = np.where(
+        last >= first_step[:, None], last, -1
+    )  # an earlier patient's observation is not carried
     if carry_forward:
         seen = last >= 0
-        filled = np.where(seen, np.take_along_axis(normalised, np.maximum(last, 0), axis=0), 0.0).astype(normalised.dtype)
+        filled = np.where(
+            seen, np.take_along_axis(normalised, np.maximum(last, 0), axis=0), 0.0
+        ).astype(normalised.dtype)
     else:
         filled = np.where(mask, normalised, 0.0)
-    # Before the first observation the "last seen" time is the start of the sequence.
-    last_time = np.where(last >= 0, times[np.maximum(last, 0)], times[0] if len(times) else 0.0)
+    # Before the first observation the "last seen" time is the start of the patient's sequence.
+    last_time = np.where(
+        last >= 0, times[np.maximum(last, 0)], times[first_step][:, None] if len(times) else 0.0
+    )
     since_seen = np.log1p(np.maximum(times[:, None] - last_time, 0.0))
-    gap = np.log1p(np.maximum(np.diff(times, prepend=times[:1]), 0.0))[:, None]
+    step_gap = np.diff(times, prepend=times[:1])
+    step_gap[starts[lengths > 0]] = 0.0
+    gap = np.log1p(np.maximum(step_gap, 0.0))[:, None]
     groups = {"value": filled, "observed": mask, "hours_since_seen": since_seen, "step_gap": gap}
     out = np.concatenate([groups[c] for c in channels], axis=1).astype(np.float32)
     assert np.isfinite(out).all(), "apply_features produced a non-finite value"
-    return out
+    return np.split(out, starts[1:])
 
 
 def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
@@ -162,8 +220,12 @@ def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
     return [name for c in _check_channels(channels) for name in names[c]]
 
 
-def encode_like(clean_long: pd.DataFrame, preprocessing: dict, times: str | pd.DataFrame = "observed",
-                patients=None) -> dict:
+def encode_like(
+    clean_long: pd.DataFrame,
+    preprocessing: dict,
+    times: str | pd.DataFrame = "observed",
+    patients=None,
+) -> dict:
     """``{patient_id: (sequence, features)}`` encoded exactly as the model that logged
     ``preprocessing`` was trained: its grid (``max_hours``, ``step_hours``), its training
     normalisation and its ``channels``. For champion re-scoring and serving. Models logged before
@@ -175,9 +237,17 @@ def encode_like(clean_long: pd.DataFrame, preprocessing: dict, times: str | pd.D
         if not isinstance(times, str):
             times = times[times["patient_id"].astype(str).isin(wanted)]
     sequences = build_patient_sequences(
-        clean_long, list(preprocessing["variables"]), times=times,
-        max_hours=preprocessing.get("max_hours"), step_hours=preprocessing.get("step_hours"),
+        clean_long,
+        list(preprocessing["variables"]),
+        times=times,
+        max_hours=preprocessing.get("max_hours"),
+        step_hours=preprocessing.get("step_hours"),
     )
-    stats = {k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")}
+    stats = {
+        k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")
+    }
     channels = preprocessing.get("channels") or CHANNELS
-    return {patient: (seq, apply_features(seq, stats, channels=channels)) for patient, seq in sequences.items()}
+    features = apply_features_many(list(sequences.values()), stats, channels=channels)
+    return {
+        patient: (seq, x) for (patient, seq), x in zip(sequences.items(), features, strict=True)
+    }

@@ -31,6 +31,7 @@ import os
 import shutil
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,16 @@ from seqhealth.vitals import (
 )
 
 LAYERS = ("observations", "labels", "quarantine")
-_CODE_MODULES = (readers, psv_columnar, long_columnar, validation, validation_2019, cells, accounting, schema)
+_CODE_MODULES = (
+    readers,
+    psv_columnar,
+    long_columnar,
+    validation,
+    validation_2019,
+    cells,
+    accounting,
+    schema,
+)
 # Report entries that are lists (merged as a sorted union) or dicts of counts (summed per key);
 # every other count is summed over the partitions.
 _UNION_KEYS = ("unknown_columns",)
@@ -112,7 +122,9 @@ def partition_of(patient_id: str, n_partitions: int) -> int:
     return zlib.crc32(patient_id.encode("utf-8")) % n_partitions
 
 
-def plan_partitions(paths: list[Path], n_partitions: int, extension: str = ".psv") -> dict[int, list[Path]]:
+def plan_partitions(
+    paths: list[Path], n_partitions: int, extension: str = ".psv"
+) -> dict[int, list[Path]]:
     """Partition -> its files, in the sorted order of ``paths``; empty partitions left out."""
     plan: dict[int, list[Path]] = {}
     for path in paths:
@@ -211,30 +223,61 @@ def merge_reports(reports: list[dict], files_ignored: list[str]) -> dict:
     return merged
 
 
-def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None, compute: Callable,
-             extra: Callable[[int], str], ignored: list[Path]) -> PreparedCohort:  # fmt: skip
+def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None, read: Callable,
+             validate: Callable, extra: Callable[[int], str], ignored: list[Path]) -> PreparedCohort:  # fmt: skip
     """The loop both formats share: per partition, read it back when its fingerprint (files,
-    ``extra(part)``, partition count, code) is unchanged, else ``compute(part, files)`` ->
-    ``(clean, labels, quarantine, report)`` and cache it; then drop stale partitions and merge."""
+    ``extra(part)``, partition count, code) is unchanged, else ``validate(part, read(part, files))``
+    -> ``(clean, labels, quarantine, report)`` and cache it; then drop stale partitions and merge.
+
+    The next partition to recompute is read on a worker thread while this one is validated:
+    reading is Polars/pyarrow work that releases the GIL, validation is numpy/pandas work in this
+    thread, so on two cores they overlap. At most two partitions' raw tables are held, and errors
+    surface in partition order, as a plain loop raises them."""
     version = code_version() if cache is not None else ""
+    keys, cached = {}, {}
+    for part, files in plan.items():
+        keys[part] = (
+            fingerprint(files, n_partitions, version + extra(part)) if cache is not None else ""
+        )
+        cached[part] = _cached_report(cache, part, keys[part]) if cache is not None else None
+    to_compute = [part for part in plan if cached[part] is None]
     out = {layer: [] for layer in LAYERS}
     reports, recomputed, reused = [], [], []
-    for part, files in plan.items():
-        key = fingerprint(files, n_partitions, version + extra(part)) if cache is not None else ""
-        report = _cached_report(cache, part, key) if cache is not None else None
-        if report is not None:
-            tables = _read_partition(cache, part)
-            reused.append(part)
-        else:
-            clean, labels, quarantine, report = compute(part, files)
-            report = {k: v for k, v in report.items() if k != "files_ignored"}
-            tables = {"observations": clean, "labels": labels, "quarantine": quarantine}
-            if cache is not None:
-                _write_partition(cache, part, key, tables, report)
-            recomputed.append(part)
-        for layer in LAYERS:
-            out[layer].append(tables[layer])
-        reports.append(report)
+    writes = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-read") as reader, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-write") as writer:  # fmt: skip
+        pending = {}
+
+        def read_ahead(index: int) -> None:
+            if index < len(to_compute):
+                part = to_compute[index]
+                pending[part] = reader.submit(read, part, plan[part])
+
+        read_ahead(0)
+        try:
+            for part in plan:
+                report = cached[part]
+                if report is not None:
+                    tables = _read_partition(cache, part)
+                    reused.append(part)
+                else:
+                    read_ahead(to_compute.index(part) + 1)
+                    clean, labels, quarantine, report = validate(part, pending.pop(part).result())
+                    report = {k: v for k, v in report.items() if k != "files_ignored"}
+                    tables = {"observations": clean, "labels": labels, "quarantine": quarantine}
+                    if cache is not None:  # Parquet encoding also releases the GIL
+                        writes.append(
+                            writer.submit(_write_partition, cache, part, keys[part], tables, report)
+                        )
+                    recomputed.append(part)
+                for layer in LAYERS:
+                    out[layer].append(tables[layer])
+                reports.append(report)
+            for write in writes:
+                write.result()  # a failed write fails the run, as in a plain loop
+        finally:
+            for future in pending.values():
+                future.cancel()
     if cache is not None:
         _drop_stale(cache, set(plan))
     quarantine = pd.concat(
@@ -270,10 +313,13 @@ def prepare_2019(stays: StayFolder) -> PreparedCohort:
     plan = plan_partitions(paths, n_partitions)
     cache = Path(stays.cache) if stays.cache is not None else None
 
-    def compute(_part, files):
-        return validation_2019.validate_2019(readers.read_2019_files(files, folder))
+    def read(_part, files):
+        return readers.read_2019_files(files, folder)
 
-    return _prepare(plan, n_partitions, cache, compute, lambda _part: "", ignored)
+    def validate(_part, wide):
+        return validation_2019.validate_2019(wide)
+
+    return _prepare(plan, n_partitions, cache, read, validate, lambda _part: "", ignored)
 
 
 def prepare_2012(stays: StayFolder) -> PreparedCohort:
@@ -299,14 +345,17 @@ def prepare_2012(stays: StayFolder) -> PreparedCohort:
         rows = outcomes_of.get(part, no_outcomes)
         return hashlib.sha256(rows.to_csv(index=False).encode()).hexdigest()
 
-    def compute(part, files):
+    def read(_part, files):
+        return readers.read_2012_files(files), readers.patients_frame(files, ".txt")
+
+    def validate(part, raw):
+        observations, patients = raw
         return validation.validate_long(
-            readers.read_2012_files(files), outcomes_of.get(part, no_outcomes), schema.RANGES_2012,
-            readers.patients_frame(files, ".txt"),
-        )  # fmt: skip
+            observations, outcomes_of.get(part, no_outcomes), schema.RANGES_2012, patients
+        )
 
     cache = Path(stays.cache) if stays.cache is not None else None
-    return _prepare(plan, n_partitions, cache, compute, outcome_rows, ignored)
+    return _prepare(plan, n_partitions, cache, read, validate, outcome_rows, ignored)
 
 
 def prepare(stays: StayFolder) -> PreparedCohort:
