@@ -7,10 +7,9 @@ leaves a quarantine row per dropped record). Anything that makes a whole file un
 
 from __future__ import annotations
 
-import gzip
 import io
 import warnings
-import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +18,7 @@ from Bio.Seq import UndefinedSequenceError
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 from Bio.SeqIO.QualityIO import FastqGeneralIterator
 
+from seqhealth.genomics.file_text import READ_SIZE, FileText
 from seqhealth.quality import DataFormatError
 
 RAW_COLUMNS = ["source_file", "record_id", "description", "sequence", "cds_parts", "format"]
@@ -67,33 +67,6 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def _read_bytes(path: Path) -> bytes:
-    """Whole file as bytes; gzip is detected by magic bytes, not trusted from the name."""
-    try:
-        raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        elif path.suffix.lower() == ".gz":
-            raise DataFormatError(path, "name ends in .gz but the content is not gzip-compressed")
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataFormatError(path, f"corrupt or truncated gzip stream ({exc})") from None
-    except OSError as exc:
-        raise DataFormatError(path, f"cannot read file ({exc})") from None
-    # NUL bytes never occur in the text formats; they betray binary content.
-    if b"\x00" in raw[:65536]:
-        raise DataFormatError(path, "binary content (NUL bytes), not a sequence text file")
-    return raw
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            path, f"binary or non-UTF-8 content at byte {exc.start}, not a sequence text file"
-        ) from None
-
-
 def _record_row(path: Path, fmt: str, record_id: str, description: str, sequence: str, cds):
     return (str(path), record_id, description, sequence, cds, fmt)
 
@@ -115,7 +88,7 @@ def fasta_records(data: bytes | str) -> list[tuple[str, str]]:
     starts_record = True  # element 0 is the (blank) text before the first '>'
     # Splitting on the single byte '>' is ~3x faster than on b"\n>"; a '>' that does not follow
     # a newline (inside a title) is glued back.
-    for piece in (b"\n" + data).split(b">")[1:]:
+    for piece in data.split(b">")[1:]:
         if starts_record:
             chunks.append(piece)
         elif chunks:
@@ -123,13 +96,16 @@ def fasta_records(data: bytes | str) -> list[tuple[str, str]]:
         starts_record = piece.endswith(b"\n")
     parts = [chunk.partition(b"\n") for chunk in chunks]
     sequences = [body.translate(None, b"\r\n ") for _title, _, body in parts]
+    titles = [title for title, _, _body in parts]
+    del parts  # copies of the bodies: the peak stays a few copies of the text (issue 21)
     everything = b"".join(sequences)
     if everything.isascii() and (
         everything.isalpha() or everything.translate(None, _RSTRIP_ONLY_WHITESPACE) == everything
     ):  # the usual case, decided for all records at once
+        del chunks, everything
         return [
             (title.decode("utf-8").rstrip(), sequence.decode("ascii"))
-            for (title, _, _body), sequence in zip(parts, sequences)
+            for title, sequence in zip(titles, sequences)
         ]
     records = []
     for chunk, sequence in zip(chunks, sequences):
@@ -143,23 +119,88 @@ def fasta_records(data: bytes | str) -> list[tuple[str, str]]:
     return records
 
 
-def _parse_fasta(path: Path, data: bytes) -> list[tuple]:
+def _fasta_groups(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Runs of whole FASTA records from line-aligned blocks: cut before the last line starting
+    with '>' in each block, so a run is at most one record plus one block (many short records
+    share a run and go through ``fasta_records`` together)."""
+    pending: list[bytes] = []
+    for block in blocks:
+        cut = block.rfind(b"\n>") + 1
+        if not cut and not block.startswith(b">"):
+            pending.append(block)
+            continue
+        pending.append(block[:cut])
+        rest = block[cut:]
+        del block
+        if any(pending):
+            yield _joined(pending)
+        pending = [rest]
+    if pending:
+        yield _joined(pending)
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    # Emptying the list means a suspended generator holds no second copy of a yielded run.
+    joined = b"".join(pieces)
+    pieces.clear()
+    return joined
+
+
+def _parse_fasta(path: Path, blocks: Iterator[bytes]) -> Iterator[tuple]:
     source = str(path)
-    return [
-        (source, (title.split(None, 1) or [""])[0], title, sequence, [], "fasta")
-        for title, sequence in fasta_records(data)
-    ]
+    for group in _fasta_groups(blocks):
+        records = fasta_records(group)
+        del group  # the run's bytes go before its records are handed on
+        records.reverse()  # popped from the end: a record handed on is no longer held here
+        while records:
+            yield _fasta_row(source, *records.pop())
 
 
-def _parse_fastq(path: Path, text: str) -> list[tuple]:
-    rows = []
+def _fasta_row(source: str, title: str, sequence: str) -> tuple:
+    return (source, (title.split(None, 1) or [""])[0], title, sequence, [], "fasta")
+
+
+def _text_handle(blocks: Iterator[bytes]) -> io.TextIOWrapper:
+    """A text handle over the blocks (already UTF-8 checked) for Biopython's parsers; lines end
+    at \n only, as in the ``io.StringIO`` of the whole text the parsers were given before."""
+    handle = io.TextIOWrapper(
+        io.BufferedReader(_BlockReader(blocks), READ_SIZE), encoding="utf-8", newline="\n"
+    )
+    handle._CHUNK_SIZE = READ_SIZE  # decode in blocks of this size, not 8 kB
+    return handle
+
+
+class _BlockReader(io.RawIOBase):
+    def __init__(self, blocks: Iterator[bytes]):
+        self._blocks = blocks
+        self._rest = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._rest:
+            block = next(self._blocks, None)
+            if block is None:
+                return 0
+            self._rest = memoryview(block)
+        n = min(len(buffer), len(self._rest))
+        buffer[:n] = self._rest[:n]
+        self._rest = self._rest[n:]
+        return n
+
+
+def _parse_fastq(path: Path, blocks: Iterator[bytes]) -> Iterator[tuple]:
+    n_rows = 0
     try:
-        for title, sequence, _quality in FastqGeneralIterator(io.StringIO(text)):
+        for title, sequence, _quality in FastqGeneralIterator(_text_handle(blocks)):
             record_id = title.split(None, 1)[0] if title.strip() else ""
-            rows.append(_record_row(path, "fastq", record_id, title, sequence, []))
+            n_rows += 1
+            yield _record_row(path, "fastq", record_id, title, sequence, [])
+    except DataFormatError:  # the file's own read / UTF-8 errors (DataFormatError is a ValueError)
+        raise
     except ValueError as exc:
-        raise DataFormatError(path, f"FASTQ record {len(rows) + 1}: {exc}") from None
-    return rows
+        raise DataFormatError(path, f"FASTQ record {n_rows + 1}: {exc}") from None
 
 
 def cds_parts_of(record) -> list[list[tuple[int, int, int]]]:
@@ -180,38 +221,45 @@ def cds_parts_of(record) -> list[list[tuple[int, int, int]]]:
     return features
 
 
-def _parse_genbank(path: Path, text: str) -> list[tuple]:
-    rows = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", BiopythonParserWarning)
-        try:
-            for record in SeqIO.parse(io.StringIO(text), "genbank"):
-                _raise_on_truncation(path, caught, len(rows) + 1)
-                try:
-                    sequence = str(record.seq)
-                except UndefinedSequenceError:
-                    # CONTIG-only entries carry no bases; validation quarantines them as empty.
-                    sequence = ""
-                rows.append(
-                    _record_row(
-                        path,
-                        "genbank",
-                        record.id,
-                        record.description,
-                        sequence,
-                        cds_parts_of(record),
-                    )
-                )
-        except DataFormatError:
-            raise
-        except Exception as exc:  # Biopython raises ValueError and friends with no file name
-            raise DataFormatError(
-                path, f"GenBank record {len(rows) + 1}: {type(exc).__name__}: {exc}"
-            ) from None
-        _raise_on_truncation(path, caught, len(rows))
+def _genbank_row(path: Path, record) -> tuple:
+    try:
+        sequence = str(record.seq)
+    except UndefinedSequenceError:
+        # CONTIG-only entries carry no bases; validation quarantines them as empty.
+        sequence = ""
+    return _record_row(
+        path, "genbank", record.id, record.description, sequence, cds_parts_of(record)
+    )
+
+
+def _parse_genbank(path: Path, blocks: Iterator[bytes]) -> Iterator[tuple]:
+    records = SeqIO.parse(_text_handle(blocks), "genbank")
+    caught: list = []
+    n_rows = 0
+    while True:
+        # Warnings are caught per record, not around the yield: the caller's own warnings pass.
+        with warnings.catch_warnings(record=True) as new:
+            warnings.simplefilter("always", BiopythonParserWarning)
+            try:
+                record = next(records, None)
+                if record is not None:
+                    _raise_on_truncation(path, caught + new, n_rows + 1)
+                    row = _genbank_row(path, record)
+            except DataFormatError:
+                raise
+            except Exception as exc:  # Biopython raises ValueError and friends with no file name
+                raise DataFormatError(
+                    path, f"GenBank record {n_rows + 1}: {type(exc).__name__}: {exc}"
+                ) from None
+            if record is None:
+                _raise_on_truncation(path, caught + new, n_rows)
+        caught.extend(new)
+        if record is None:
+            break
+        n_rows += 1
+        yield row
     for warning in caught:  # harmless parser remarks are passed on, not swallowed
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-    return rows
 
 
 def _raise_on_truncation(path: Path, caught: list, record_number: int) -> None:
@@ -225,23 +273,34 @@ def _raise_on_truncation(path: Path, caught: list, record_number: int) -> None:
 _PARSERS = {"fasta": _parse_fasta, "fastq": _parse_fastq, "genbank": _parse_genbank}
 
 
-def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
-    """Rows of one file; ``fmt`` overrides the extension but must agree with the content."""
+def iter_sequence_file(path: Path, fmt: str | None = None) -> Iterator[tuple]:
+    """Rows of one file, read record by record; ``fmt`` overrides the extension but must agree
+    with the content. A bad file raises the error (and message) it always did, before or after
+    some rows (see ``FileText``)."""
     claimed = fmt or format_from_extension(path)
     if claimed not in FORMATS:
         raise DataFormatError(
             path, f"unknown sequence format {claimed!r} (expected one of {', '.join(FORMATS)})"
         )
-    raw = _read_bytes(path)
-    if not raw or raw.isspace():  # isspace stops at the first non-blank byte: no copy of raw
-        raise DataFormatError(path, "empty file (no records)")
-    if b"\r" in raw:
-        # Windows (\r\n) and old-Mac (\r only) line ends: the parsers split lines at \n only, so
-        # a \r-only FASTA would read as one record. \r never belongs to a sequence or a header.
-        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    head = raw[:4096]
-    if head.isspace():  # a long run of blank lines before the first record
-        head = raw.lstrip()[:4096]
+    text = FileText(path)
+    n_rows = 0
+    try:
+        text.start(lambda head: _check_claim(path, claimed, head))
+        blocks = text.blocks()
+        for row in _PARSERS[claimed](path, blocks):
+            n_rows += 1
+            yield row
+        for _ in blocks:  # text a parser left unread is still checked, as the whole file was
+            pass
+    except DataFormatError as error:
+        raise text.settle(error) from None
+    finally:
+        text.close()
+    if not n_rows:
+        raise DataFormatError(path, f"no {_FORMAT_NAMES[claimed]} records found")
+
+
+def _check_claim(path: Path, claimed: str, head: bytes) -> None:
     found = sniff_format(head)
     if found != claimed:
         start = head.lstrip()[:20].decode("utf-8", errors="replace").splitlines()[0]
@@ -250,15 +309,11 @@ def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
             f"claims {_FORMAT_NAMES[claimed]} but starts with {start!r}"
             + (f" (looks like {_FORMAT_NAMES[found]})" if found else ""),
         )
-    if claimed == "fasta":
-        if not raw.isascii():  # the byte-level FASTA parser relies on valid UTF-8
-            _decode(path, raw)
-        rows = _parse_fasta(path, raw)
-    else:
-        rows = _PARSERS[claimed](path, _decode(path, raw))
-    if not rows:
-        raise DataFormatError(path, f"no {_FORMAT_NAMES[claimed]} records found")
-    return rows
+
+
+def read_sequence_file(path: Path, fmt: str | None = None) -> list[tuple]:
+    """Rows of one file (``iter_sequence_file``, all at once)."""
+    return list(iter_sequence_file(path, fmt))
 
 
 def read_sequence_records(path, fmt: str | None = None) -> pd.DataFrame:

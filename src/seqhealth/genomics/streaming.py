@@ -1,9 +1,10 @@
-"""Validate a folder of sequence files one file at a time (issue 21: memory bounded by a file).
+"""Validate a folder of sequence files record by record (issue 21: memory bounded by a record).
 
 ``validate_dna_records(read_sequence_records(path))`` holds every record of the folder as a Python
-string at once (and their concatenation while encoding). ``validate_dna_stream`` reads, encodes
-and screens file by file, keeping only compact per-record arrays (uint8 tokens) and the few
-fields screening needs, so the peak is one file's text plus the encoded folder (1 byte a base).
+string at once (and their concatenation while encoding). ``validate_dna_stream`` reads and encodes
+record by record (``iter_sequence_file``), keeping only compact per-record arrays (uint8 tokens)
+and the few fields screening needs, so the peak is a few copies of the largest record plus the
+encoded folder (1 byte a base), however many records a file holds.
 Its records, quarantine rows and report equal the whole-folder path's (tested), except that the
 ``sequence`` strings are not kept.
 """
@@ -20,8 +21,8 @@ from seqhealth.genomics.readers import (
     EXTENSION_FORMATS,
     RAW_COLUMNS,
     ignored_files,
+    iter_sequence_file,
     list_sequence_files,
-    read_sequence_file,
     read_sequence_records,
 )
 from seqhealth.genomics.validation import (
@@ -54,27 +55,56 @@ class SequenceSource:
     def read_whole(self) -> pd.DataFrame:
         """Every record with its sequence string, as the non-streaming dataset loads them: for
         looking at a small folder (a notebook), not for ingesting a large one."""
-        return read_sequence_records(Path(self.path), None if self.format in (None, "auto") else self.format)
+        return read_sequence_records(
+            Path(self.path), None if self.format in (None, "auto") else self.format
+        )
+
+
+# Records are encoded in batches of at least this many bases: one ``_encode_all`` call per short
+# read would cost more than the read, while a batch stays one record (or 64 kb) in memory.
+_BATCH_BASES = 1 << 16
+# Per-record fields kept besides the raw columns.
+_ENCODED = ("tokens", "length", "first_bad", "lower", "ambiguous")
 
 
 def _file_records(path: Path, fmt: str | None) -> dict:
-    """Per-record fields of one file; sequences are encoded, then dropped."""
-    rows = read_sequence_file(path, fmt)
-    sequences = [row[3] for row in rows]
+    """Per-record fields of one file, read and encoded record by record (a batch of short ones at
+    a time); sequences are dropped once encoded."""
+    columns: dict[str, list] = {key: [] for key in (*STREAM_COLUMNS, *_ENCODED)}
+    batch: list[tuple] = []
+    bases = 0
+    for row in iter_sequence_file(path, fmt):
+        batch.append(row)
+        bases += len(row[3])
+        del row  # held by the batch alone, a flushed record is freed before the next is read
+        if bases >= _BATCH_BASES:
+            _add_batch(columns, batch)
+            batch, bases = [], 0
+    if batch:
+        _add_batch(columns, batch)
+    return columns
+
+
+def _add_batch(columns: dict[str, list], batch: list[tuple]) -> None:
+    sequences = [row[3] for row in batch]
     tokens, first_bad, lower, ambiguous = _encode_all(sequences)
     lengths = [len(sequence) for sequence in sequences]
     del sequences
-    # ``_encode_all`` gives views of one buffer for the whole file; a copy per record lets the
-    # buffer go (and the tokens of a record that will be quarantined are never kept).
-    kept_tokens = [t.copy() if bad is None and n else None for t, bad, n in zip(tokens, first_bad, lengths)]
-    fields = {column: [row[i] for row in rows] for i, column in enumerate(RAW_COLUMNS) if column != "sequence"}
-    return {**fields, "tokens": kept_tokens, "length": lengths, "first_bad": first_bad,
-            "lower": list(lower), "ambiguous": list(ambiguous)}  # fmt: skip
+    # ``_encode_all`` gives views of one buffer for the batch; a copy per record lets the buffer
+    # go (and the tokens of a record that will be quarantined are never kept).
+    columns["tokens"].extend(
+        t.copy() if bad is None and n else None for t, bad, n in zip(tokens, first_bad, lengths)
+    )
+    for key, values in zip(_ENCODED[1:], (lengths, first_bad, lower, ambiguous)):
+        columns[key].extend(values)
+    for i, column in enumerate(RAW_COLUMNS):
+        if column != "sequence":
+            columns[column].extend(row[i] for row in batch)
 
 
 def validate_dna_stream(source: SequenceSource):
     """``(clean_df, quarantine_df, report)`` as ``validate_dna_records`` gives for the same files,
-    without the ``sequence`` column; one file's text is in memory at a time."""
+    without the ``sequence`` column; one record's text is in memory at a time."""
     fmt = None if source.format in (None, "auto") else source.format.lower()
     columns: dict[str, list] = {}
     for path in source.files():
