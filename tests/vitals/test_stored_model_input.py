@@ -1,5 +1,5 @@
-"""Issue 21, point 3: the vitals_sepsis / vitals_forecast model input built partition by partition
-from the prepared layer straight into per-split Arrow stores gives the in-memory builder's samples
+"""Issue 21, point 3: the vitals_sepsis / vitals_forecast / vitals_mortality model input built
+partition by partition from the prepared layer straight into per-split Arrow stores gives the in-memory builder's samples
 (same order), fingerprint, normalisation and class weight (sepsis labels for the forecast), and the
 same test metrics after training."""
 
@@ -16,9 +16,10 @@ from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.fit import resolve_train_config, train_model
 from seqhealth.engine.gate import gate_counts
 from seqhealth.tasks.vitals_forecast import TASK as FORECAST
+from seqhealth.tasks.vitals_mortality import TASK as MORTALITY
 from seqhealth.tasks.vitals_sepsis import TASK as SEPSIS
 from seqhealth.vitals.features import fit_normalisation
-from seqhealth.vitals.partitions import StayFolder, prepare_2019
+from seqhealth.vitals.partitions import StayFolder, prepare_2012, prepare_2019
 from seqhealth.vitals.streamed_input import ObservedMoments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,3 +103,40 @@ def test_shared_2019_sample_stored_gives_the_same_samples_and_test_metrics(task,
     assert json.dumps(metrics["stored"], sort_keys=True, default=str) == json.dumps(metrics["memory"], sort_keys=True, default=str)
     assert metrics["stored"]["n_test"] == len(memory["splits"]["test"])
     assert np.isfinite(metrics["stored"]["test"][task.headline_metrics[0]])
+
+
+def test_mortality_stays_stored_partition_by_partition_equal_the_in_memory_input(tmp_path):
+    MORTALITY.write_demo(tmp_path / "raw")
+    prepared = prepare_2012(StayFolder(tmp_path / "raw", tmp_path / "prepared", 10, format="physionet2012"))
+    assert len(prepared.recomputed) > 2
+    conf = yaml.safe_load((ROOT / "conf/base/parameters_vitals_mortality.yml").read_text())["vitals_mortality"]
+    memory = MORTALITY.build_model_input(prepared.observations, prepared.labels, conf["samples"])
+    params = {**conf["samples"], "model_input_store": "arrow", "prepared_cache": str(tmp_path / "prepared"),
+              "store_dir": str(tmp_path / "store")}  # fmt: skip
+    stored = MORTALITY.build_model_input(prepared.observations, prepared.labels, params)
+    _assert_same_model_input(stored, memory)
+    assert gate_counts(stored) == gate_counts(memory)
+    # The stored input trains, is calibrated and evaluated like the in-memory one.
+    shared = yaml.safe_load((ROOT / "conf/base/parameters_train.yml").read_text())["train"]
+    metrics = {}
+    for name, model_input in (("memory", memory), ("stored", stored)):
+        train_cfg = resolve_train_config(shared, {**conf["train"], "max_epochs": 1, "enable_progress_bar": False,
+                                                  "accelerator": "cpu", "checkpoint_dir": str(tmp_path / name)})  # fmt: skip
+        bundle, history = train_model(model_input, conf["model"], train_cfg)
+        bundle = MORTALITY.calibrate(bundle, model_input)
+        metrics[name], _predictions, _figures = MORTALITY.evaluate(bundle, model_input, history)
+    assert metrics["stored"]["test"] == metrics["memory"]["test"]
+    # Champion re-scoring (retraining) reads the stored splits too.
+    rescored = MORTALITY.eval_samples_for(stored, (prepared.observations, prepared.labels), bundle["preprocessing"])
+    assert [len(rescored[p]) for p in ("val", "test")] == [len(memory["splits"][p]) for p in ("val", "test")]
+
+
+def test_a_cache_of_other_stays_is_refused(tmp_path):
+    """A cache left by another input (here: other stays) is not trained on in place of this run's."""
+    SEPSIS.write_demo(tmp_path / "raw")
+    prepared = prepare_2019(StayFolder(tmp_path / "raw", tmp_path / "prepared", patients_per_partition=10))
+    others = prepared.labels.assign(patient_id="other-" + prepared.labels["patient_id"].astype(str))
+    params = {**PARAMS, "model_input_store": "arrow", "prepared_cache": str(tmp_path / "prepared"),
+              "store_dir": str(tmp_path / "store")}  # fmt: skip
+    with pytest.raises(ValueError, match="not in this run's validated input"):
+        SEPSIS.build_model_input(prepared.observations, others, params)

@@ -125,18 +125,25 @@ class VitalsTask(Task):
                                          input_size=int(splits["train"][0]["x"].shape[1]),
                                          fingerprint=samples_fingerprint(splits), **extra)  # fmt: skip
 
-    def stored_model_input_if_asked(self, params: dict, split: Callable) -> dict | None:
+    def stored_model_input_if_asked(self, params: dict, split: Callable, labels: pd.DataFrame) -> dict | None:
         """``samples.model_input_store: arrow``: the model input built partition by partition from
         ``samples.prepared_cache`` into Arrow stores (the task's ``build_stored_model_input``);
-        ``None`` when the samples are built in memory."""
+        ``None`` when the samples are built in memory. ``labels``: the validated labels the
+        pipeline passed; a cache holding other patients (left by another input, e.g. a 2012
+        folder's before a long CSV, which is not partitioned) is refused rather than trained on."""
         if params.get("model_input_store", "memory") != "arrow":
             return None
         if not params.get("prepared_cache"):
             raise ValueError(f"{self.name}: samples.model_input_store=arrow builds from the prepared partitions; "
                              "set samples.prepared_cache (the raw_stays dataset's prepared_cache)")  # fmt: skip
-        return self.build_stored_model_input(
-            params["prepared_cache"], params, params.get("store_dir"), split=split
-        )
+        model_input = self.build_stored_model_input(params["prepared_cache"], params, params.get("store_dir"), split=split)
+        known = set(labels["patient_id"].astype(str))
+        foreign = [p for ids in model_input["patients"].values() for p in ids if p not in known]
+        if foreign:
+            raise ValueError(f"{self.name}: {len(foreign)} stays in {params['prepared_cache']} are not in this run's "
+                             "validated input: the cache was written from another input (a plain long CSV is "
+                             "not partitioned; use samples.model_input_store=memory for it)")  # fmt: skip
+        return model_input
 
     def model_input_document(self, splits: dict, patient_order: dict, info: dict, stats: dict, channels: list,
                              params: dict, causal: bool, task_kind: str, input_size: int, fingerprint: dict,
@@ -333,8 +340,9 @@ class VitalsTask(Task):
         out = {}
         for part in ("val", "test"):
             patients = model_input["patients"][part]
+            samples = open_split(model_input["splits"][part])  # a list, or an Arrow store's path
             out[part] = [{**sample, "x": encoded[patient][1]}
-                         for patient, sample in zip(patients, model_input["splits"][part], strict=True)]  # fmt: skip
+                         for patient, sample in zip(patients, samples, strict=True)]  # fmt: skip
         return out
 
     # --------------------------------------------------------------------------- prediction

@@ -127,7 +127,7 @@ class VitalsForecastTask(VitalsTask):
 
         ``samples.model_input_store: arrow``: built from the prepared partitions under
         ``samples.prepared_cache`` instead (``build_stored_model_input``), the splits are store paths."""
-        stored = self.stored_model_input_if_asked(params, split)
+        stored = self.stored_model_input_if_asked(params, split, hourly_labels)
         if stored is not None:
             return stored
         sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)

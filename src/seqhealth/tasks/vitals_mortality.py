@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.calibration import calibration_summary
 from seqhealth.engine.cross_validation import fold_assignments
 from seqhealth.engine.evaluation import metrics_document
@@ -17,6 +18,7 @@ from seqhealth.models.metrics import binary_metrics
 from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
+from seqhealth.tasks.vitals_stored import stored_vitals_model_input
 from seqhealth.vitals.demo import write_mortality_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import P2012_FEATURES, RANGES_2012
@@ -47,15 +49,35 @@ class VitalsMortalityTask(VitalsTask):
         feature groups (``vitals.features.CHANNELS``; default all). ``assignment`` (patient id ->
         train/val/test) replaces the seeded split, e.g. for one fold of ``tasks.cross_validation``.
         """
+        if assignment is None:  # a given fold assignment (cross-validation) is built in memory
+            stored = self.stored_model_input_if_asked(params, split, labels)
+            if stored is not None:
+                return stored
+        sequences, labels_of, strata = self.partition_parts(clean_long, labels, params)
+        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=False, task_kind="sequence",
+                                              split=split, assignment=assignment)  # fmt: skip
+        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
+        return model_input
+
+    def partition_parts(self, clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict):
+        """``(sequences, labels_of, strata)`` of the stays in these tables (a cohort or one of its
+        prepared partitions) that have an outcome: their first ``max_hours``, the death label."""
         sequences = build_patient_sequences(clean_long, P2012_FEATURES, max_hours=params.get("max_hours", 48),
                                             step_hours=params.get("step_hours"))  # fmt: skip
         label_of = dict(zip(labels["patient_id"].astype(str), labels["label"].astype(int)))
         sequences = {p: s for p, s in sequences.items() if p in label_of}
-        model_input = self.vitals_model_input(
-            sequences, lambda patient, seq, stats: label_of[patient], {p: label_of[p] for p in sequences}, params,
-            causal=False, task_kind="sequence", split=split, assignment=assignment,
+        return sequences, lambda patient, seq, stats: label_of[patient], {p: label_of[p] for p in sequences}
+
+    def build_stored_model_input(self, prepared_cache: str | Path, params: dict, store_dir: str | Path | None = None,
+                                 split: Callable = split_groups) -> dict:  # fmt: skip
+        """``build_model_input`` from the prepared 2012 partitions (``samples.model_input_store:
+        arrow``), the samples streamed into per-split Arrow stores: same samples and weight."""
+        model_input, sums = stored_vitals_model_input(
+            self, prepared_cache, params, lambda obs, labels: self.partition_parts(obs, labels, params),
+            causal=False, task_kind="sequence", store_dir=store_dir, split=split,
         )  # fmt: skip
-        model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
+        prevalence = sums["sum"] / sums["n"]  # integer labels: their float64 mean, as inverse_odds takes it
+        model_input["pos_weight"] = self.odds_weight(prevalence) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 
     def icu_unit(self, info: pd.DataFrame) -> pd.Series:
@@ -65,11 +87,11 @@ class VitalsMortalityTask(VitalsTask):
         """AUROC, AUPRC, sensitivity at 90 % specificity and calibration on held-out patients,
         with the calibrated risks (``bundle["risk_calibration"]``); the alert table and the
         subgroup report; reliability plots before and after calibration."""
-        test = model_input["splits"]["test"]
+        test = open_split(model_input["splits"]["test"])
         y = np.asarray([int(s["y"]) for s in test])
         raw = predict_samples(bundle, test)
         prob = np.concatenate([np.atleast_1d(r) for r in self.risks(bundle, raw)]).astype(np.float64)
-        train_y = np.asarray([int(s["y"]) for s in model_input["splits"]["train"]])
+        train_y = np.asarray([int(s["y"]) for s in open_split(model_input["splits"]["train"])])
         baseline = self.risk_baseline(train_y, y)
         days = len(y) * float(bundle["preprocessing"].get("max_hours") or 48) / 24.0  # one score per stay's window
         reports, reliability = self.risk_reports(bundle, model_input, raw, [prob], baseline["brier"], days)
