@@ -85,6 +85,12 @@ def test_malformed_folder_gives_the_same_records_as_the_per_file_reader(tmp_path
         "b/p000008.psv": _psv([{"Extra": "1"}, {}], PSV_COLUMNS + ["Extra"]),
         "b/p000009.psv": _psv([{}, {"SepsisLabel": "1"}], list(reversed(PSV_COLUMNS))),
         "b/notes.txt": "not a stay",
+        # Files whose data lines are not plain go through the multi-file scan instead of the joined
+        # parse; the rest of their group is still parsed joined.
+        "c/p000010.psv": _psv([{}, {"HR": "90"}]).replace("\n", "\r\n"),  # CR LF line ends
+        "c/p000011.psv": _psv([{}, {"HR": "91"}]).rstrip("\n"),  # no newline after the last row
+        "c/p000012.psv": _psv([{}, {"HR": "92"}]).replace("\n", "\n\n", 2),  # a blank line
+        "c/p000013.psv": _psv([{"HR": '"93"'}, {}]),  # a quoted cell
     }
     for name, text in files.items():
         _write(tmp_path, name, text)

@@ -58,6 +58,12 @@ def test_malformed_2012_folder_gives_the_same_records_as_the_per_file_reader(tmp
     gz.write_bytes(gzip.compress(b"Time,Parameter,Value\n00:00,Age,50\n01:00,HR,77\n"))
     (tmp_path / "set-b" / "1010.txt").write_text('"Time","Parameter","Value"\n00:00,Age,50\n01:00,HR,77\n')
     (tmp_path / "notes.md").write_text("not a stay")
+    # Data lines the joined parse does not take (multi-file scan or per-file reader instead).
+    body = "Time,Parameter,Value\n00:00,Age,50\n01:00,HR,77\n"
+    (tmp_path / "set-b" / "1011.txt").write_text(body.replace("\n", "\r\n"))  # CR LF
+    (tmp_path / "set-b" / "1012.txt").write_text(body.replace("\n01:00", "\n\n01:00"))  # a blank line
+    (tmp_path / "set-b" / "1013.txt").write_text(body.replace(",77", ',"77"'))  # a quoted cell
+    (tmp_path / "set-b" / "1014.txt").write_text(body.rstrip("\n"))  # no final newline
     new, old = _both(tmp_path)
     _assert_same(new, old)
     fields = set(new[2]["field"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -9,12 +10,19 @@ from collections.abc import Iterable
 import numpy as np
 
 
+@functools.cache
+def _dtype_name(dtype: np.dtype) -> bytes:
+    """``str(dtype)`` encoded; cached, since numpy builds that name in Python on every call (a
+    tenth of hashing a cohort's samples went into it)."""
+    return str(dtype).encode()
+
+
 def hash_arrays(arrays: Iterable[np.ndarray]) -> str:
     """SHA-256 over the bytes of a sequence of arrays (order matters)."""
     digest = hashlib.sha256()
     for array in arrays:
         array = np.ascontiguousarray(array)
-        digest.update(str(array.dtype).encode() + str(array.shape).encode())
+        digest.update(_dtype_name(array.dtype) + str(array.shape).encode())
         digest.update(
             memoryview(array).cast("B") if array.size else b""
         )  # the bytes, without a copy

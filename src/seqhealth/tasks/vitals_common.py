@@ -120,7 +120,7 @@ class VitalsTask(Task):
                 {"x": x, "y": labels_of(patient, seq, stats), "length": len(x)}
             )
             patient_order[assignment[patient]].append(patient)
-        info = {v: self._first_values(sequences, v) for v in self.static_variables}
+        info = self._first_values(sequences, self.static_variables)
         return self.model_input_document(splits, patient_order, info, stats, channels, params, causal, task_kind,
                                          input_size=int(splits["train"][0]["x"].shape[1]),
                                          fingerprint=samples_fingerprint(splits), **extra)  # fmt: skip
@@ -196,15 +196,20 @@ class VitalsTask(Task):
         return (1 - prevalence) / max(prevalence, 1e-6)
 
     @staticmethod
-    def _first_values(sequences: dict, variable: str) -> dict:
-        """``{patient: first observed value of variable}`` (patients that never have it left out)."""
-        out = {}
+    def _first_values(sequences: dict, variables) -> dict[str, dict]:
+        """``{variable: {patient: first observed value}}`` for each of ``variables`` (patients that
+        never have one left out of its dict); one pass over the patients for all of them."""
+        out: dict[str, dict] = {v: {} for v in variables}
         for patient, seq in sequences.items():
-            if variable in seq["variables"]:
-                column = seq["values"][:, list(seq["variables"]).index(variable)]
-                seen = column[np.isfinite(column)]
-                if seen.size:
-                    out[patient] = float(seen[0])
+            names = list(seq["variables"])
+            wanted = [v for v in variables if v in names]
+            if not wanted:
+                continue
+            columns = seq["values"][:, [names.index(v) for v in wanted]]
+            seen = np.isfinite(columns)
+            first = seen.argmax(axis=0)
+            for j in np.flatnonzero(seen.any(axis=0)):
+                out[wanted[j]][patient] = float(columns[first[j], j])
         return out
 
     # --------------------------------------------------- calibrated risks (binary vitals tasks)

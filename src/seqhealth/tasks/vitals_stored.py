@@ -54,8 +54,8 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
         sequences, _labels_of, part_strata = parts_of(*read_partition(cache, part))
         patients.extend(sequences)
         strata = None if part_strata is None or strata is None else {**strata, **part_strata}
-        for variable in info:
-            info[variable].update(task._first_values(sequences, variable))
+        for variable, values in task._first_values(sequences, task.static_variables).items():
+            info[variable].update(values)
     patients = sorted(patients)
     assignment = split(
         patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata

@@ -1,7 +1,7 @@
 """Columnar read of many PhysioNet 2012 ``Time,Parameter,Value`` files with Polars (issue 21).
 
 The 2012 counterpart of ``vitals.psv_columnar``: every file whose first line is exactly the 2012
-header is read by one multi-file Polars scan (every cell a string, empty cells kept as ``""`` as
+header is read by one Polars parse (``psv_columnar.read_group``) (every cell a string, empty cells kept as ``""`` as
 the pandas reader kept them); a file the scan cannot take as it is (compressed, another header, a
 scan error) is read by the per-file pandas reader, which raises ``DataFormatError`` naming it.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from seqhealth.vitals.psv_columnar import plain_header
+from seqhealth.vitals.psv_columnar import plain_file, read_group
 
 RAW_COLUMNS = ["source_file", "patient_id", "time", "variable", "value"]
 
@@ -25,30 +25,30 @@ def read_long_files(
 ) -> pd.DataFrame:
     """``paths`` (sorted) -> raw observations ``source_file, patient_id, time, variable, value``
     (text, files in the order given), as ``pd.concat(read_one(p) for p in paths)`` gives them."""
-    scanned = [i for i, path in enumerate(paths) if plain_header(Path(path), ",") == tuple(header)]
+    files = [plain_file(Path(path), ",") for path in paths]
+    scanned = [i for i, found in enumerate(files) if found is not None and found.header == tuple(header)]
     single = sorted(set(range(len(paths))) - set(scanned))
     parts: list[pl.DataFrame] = []
     names = dict(zip(header, RAW_COLUMNS[2:], strict=True))
     if scanned:
         try:
-            frame = pl.scan_csv(
-                [str(paths[i]) for i in scanned], separator=",", infer_schema=False, empty_string_is_null=False,
-                glob=False, include_file_paths="source_file",
-            ).collect()  # fmt: skip
-            parts.append(frame.rename(names))
+            parts.append(read_group(paths, scanned, files, ",").rename(names))
         except (pl.exceptions.PolarsError, OSError):
             single = sorted(single + scanned)
+    del files  # the files' bytes: parsed
     for i in single:
         frame = read_one(Path(paths[i]))
-        parts.append(pl.from_pandas(frame[["source_file", "time", "variable", "value"]].astype(object).where(
-            frame[["source_file", "time", "variable", "value"]].notna(), None)).cast(pl.String))  # fmt: skip
+        cells = frame[["time", "variable", "value"]]
+        parts.append(pl.from_pandas(cells.astype(object).where(cells.notna(), None)).cast(pl.String)
+                     .with_columns(pl.lit(i, dtype=pl.Int64).alias("_file")))  # fmt: skip
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in RAW_COLUMNS})
     raw = pl.concat(parts, how="diagonal")
-    ordinal = {str(p): i for i, p in enumerate(paths)}
-    file_no = raw["source_file"].replace_strict(ordinal, return_dtype=pl.Int64)
+    file_no = raw["_file"].to_numpy()
+    if single and scanned and (np.diff(file_no) < 0).any():  # two reads: back to file order
+        order = np.argsort(file_no, kind="stable")
+        raw, file_no = raw[order], file_no[order]
+    sources = pl.Series("source_file", [str(p) for p in paths], dtype=pl.String).gather(file_no)
     ids = pl.Series("patient_id", list(patient_ids), dtype=pl.String).gather(file_no)
-    raw = raw.with_columns(ids).select(RAW_COLUMNS)
-    if single and scanned and (np.diff(file_no.to_numpy()) < 0).any():  # two reads: back to file order
-        raw = raw[np.argsort(file_no.to_numpy(), kind="stable")]
+    raw = raw.with_columns(sources, ids).select(RAW_COLUMNS)
     return raw.to_pandas(use_pyarrow_extension_array=True)
