@@ -54,9 +54,6 @@ from seqhealth.vitals import (
 )
 
 LAYERS = ("observations", "labels", "quarantine")
-# Partitions read and validated at once (threads): one per core of the 2-core machines this was
-# measured on; more would only hold more raw partitions in memory.
-_IN_FLIGHT = 2
 _CODE_MODULES = (
     readers,
     psv_columnar,
@@ -232,11 +229,10 @@ def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None,
     ``extra(part)``, partition count, code) is unchanged, else ``validate(part, read(part, files))``
     -> ``(clean, labels, quarantine, report)`` and cache it; then drop stale partitions and merge.
 
-    Partitions to recompute are read and validated on two worker threads, results taken in
-    partition order: reading is Polars work and validation mostly pyarrow/numpy kernels, all of
-    which release the GIL, so on two cores two partitions proceed at once (Parquet is written on a
-    third thread). At most ``_IN_FLIGHT`` partitions' raw tables are held, and errors surface in
-    partition order, as a plain loop raises them."""
+    The next partition to recompute is read on a worker thread while this one is validated:
+    reading is Polars/pyarrow work that releases the GIL, validation is numpy/pandas work in this
+    thread, so on two cores they overlap. At most two partitions' raw tables are held, and errors
+    surface in partition order, as a plain loop raises them."""
     version = code_version() if cache is not None else ""
     keys, cached = {}, {}
     for part, files in plan.items():
@@ -248,14 +244,16 @@ def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None,
     out = {layer: [] for layer in LAYERS}
     reports, recomputed, reused = [], [], []
     writes = []
-
-    def compute(part: int):
-        return validate(part, read(part, plan[part]))
-
-    with ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="partition") as workers, \
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-read") as reader, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-write") as writer:  # fmt: skip
-        pending = {part: workers.submit(compute, part) for part in to_compute[:_IN_FLIGHT]}
-        submitted = len(pending)
+        pending = {}
+
+        def read_ahead(index: int) -> None:
+            if index < len(to_compute):
+                part = to_compute[index]
+                pending[part] = reader.submit(read, part, plan[part])
+
+        read_ahead(0)
         try:
             for part in plan:
                 report = cached[part]
@@ -263,13 +261,11 @@ def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None,
                     tables = _read_partition(cache, part)
                     reused.append(part)
                 else:
-                    clean, labels, quarantine, report = pending.pop(part).result()
-                    if submitted < len(to_compute):
-                        pending[to_compute[submitted]] = workers.submit(compute, to_compute[submitted])
-                        submitted += 1
+                    read_ahead(to_compute.index(part) + 1)
+                    clean, labels, quarantine, report = validate(part, pending.pop(part).result())
                     report = {k: v for k, v in report.items() if k != "files_ignored"}
                     tables = {"observations": clean, "labels": labels, "quarantine": quarantine}
-                    if cache is not None:
+                    if cache is not None:  # Parquet encoding also releases the GIL
                         writes.append(
                             writer.submit(_write_partition, cache, part, keys[part], tables, report)
                         )
