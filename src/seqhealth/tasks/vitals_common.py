@@ -100,9 +100,10 @@ class VitalsTask(Task):
 
     def vitals_model_input(self, sequences: dict, labels_of: Callable, strata: dict | None, params: dict, causal: bool,
                            task_kind: str, split: Callable = split_groups, assignment: dict | None = None,
-                           **extra) -> dict:  # fmt: skip
+                           train_target: Callable | None = None, **extra) -> dict:  # fmt: skip
         """Split patients (or take ``assignment``: patient -> split), fit normalisation on train
-        patients only, then build the samples."""
+        patients only, then build the samples. ``train_target``: labels -> training target of the
+        TRAIN patients only (val/test keep the labels: calibration, monitoring and evaluation)."""
         patients = sorted(sequences)
         if assignment is None:
             assignment = split(
@@ -116,9 +117,10 @@ class VitalsTask(Task):
         features = apply_features_many([sequences[p] for p in patients], stats, channels=channels)
         for patient, x in zip(patients, features, strict=True):
             seq = sequences[patient]
-            splits[assignment[patient]].append(
-                {"x": x, "y": labels_of(patient, seq, stats), "length": len(x)}
-            )
+            y = labels_of(patient, seq, stats)
+            if train_target is not None and assignment[patient] == "train":
+                y = train_target(y)
+            splits[assignment[patient]].append({"x": x, "y": y, "length": len(x)})
             patient_order[assignment[patient]].append(patient)
         info = self._first_values(sequences, self.static_variables)
         return self.model_input_document(splits, patient_order, info, stats, channels, params, causal, task_kind,

@@ -37,6 +37,46 @@ def best_utility_threshold(labels: list[np.ndarray], probs: list[np.ndarray]) ->
     return float(candidates[int(np.argmax(scores))])
 
 
+def lead_labels(labels: np.ndarray, hours: int) -> np.ndarray:
+    """``labels`` with their first positive hour moved ``hours`` earlier (a copy; unchanged when
+    there is none or ``hours`` is 0). The 2019 label is 1 from 6 h before onset while the utility
+    rewards alarms from 12 h before: a training target that starts earlier teaches earlier risk."""
+    positive = np.flatnonzero(np.asarray(labels) > 0)
+    if hours <= 0 or positive.size == 0:
+        return labels
+    led = np.array(labels, copy=True)
+    led[max(0, int(positive[0]) - int(hours)) : positive[0]] = 1
+    return led
+
+
+class LeadTarget:
+    """``samples.train_label_lead_hours`` as the builders' ``train_target``: only the training
+    patients get it, so calibration, the training monitor (validation AUPRC), the alert threshold
+    and every reported metric use the original labels. It sums the ORIGINAL training labels it
+    sees, so the metrics' prevalence baseline stays that of the labels, not of the target."""
+
+    def __init__(self, hours: int):
+        self.hours, self.sum, self.n = int(hours), 0.0, 0
+
+    def __call__(self, labels: np.ndarray) -> np.ndarray:
+        self.sum += float(np.sum(labels))
+        self.n += int(np.size(labels))
+        return lead_labels(labels, self.hours)
+
+    @staticmethod
+    def of(params: dict) -> LeadTarget | None:
+        hours = int(params.get("train_label_lead_hours") or 0)
+        if hours < 0:
+            raise ValueError(
+                f"vitals_sepsis: samples.train_label_lead_hours must be >= 0, got {hours}"
+            )
+        return None if hours == 0 else LeadTarget(hours)
+
+    def record(self, model_input: dict) -> None:
+        model_input["train_label_lead_hours"] = self.hours
+        model_input["train_label_prevalence"] = float(self.sum / max(self.n, 1))
+
+
 class VitalsSepsisTask(VitalsTask):
     name = "vitals_sepsis"
     summary = "hourly sepsis risk, causal: each hour sees only the past (PhysioNet 2019 .psv)"
@@ -63,8 +103,11 @@ class VitalsSepsisTask(VitalsTask):
         if stored is not None:
             return stored
         sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
+        lead = LeadTarget.of(params)
         model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="tagging",
-                                              split=split)  # fmt: skip
+                                              split=split, train_target=lead)  # fmt: skip
+        if lead is not None:
+            lead.record(model_input)
         model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 
@@ -82,10 +125,14 @@ class VitalsSepsisTask(VitalsTask):
                                  split: Callable = split_groups) -> dict:  # fmt: skip
         """``build_model_input`` from the prepared partitions, the samples streamed into per-split
         Arrow stores (``tasks.vitals_stored``): same samples and weights, ``splits`` are paths."""
+        lead = LeadTarget.of(params)
         model_input, sums = stored_vitals_model_input(
             self, prepared_cache, params, lambda obs, labels: self.partition_parts(obs, labels, params),
             causal=True, task_kind="tagging", store_dir=store_dir, split=split,
+            train_target=lead,
         )  # fmt: skip
+        if lead is not None:
+            lead.record(model_input)
         prevalence = float32_mean(sums["sum"], sums["n"])
         model_input["pos_weight"] = self.odds_weight(prevalence) ** float(params.get("pos_weight_power", 1.0))
         return model_input
@@ -119,7 +166,13 @@ class VitalsSepsisTask(VitalsTask):
         patient_p = np.asarray([float(p.max()) for p in probs])
         scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
         scores["utility"] = physionet2019_utility(labels, probs, threshold=threshold)
-        train_y = np.concatenate([np.asarray(s["y"]) for s in open_split(model_input["splits"]["train"])])
+        if "train_label_prevalence" in model_input:
+            # Trained on led labels: the baseline is the prevalence of the labels themselves.
+            train_y = np.asarray([model_input["train_label_prevalence"]])
+        else:
+            train_y = np.concatenate(
+                [np.asarray(s["y"]) for s in open_split(model_input["splits"]["train"])]
+            )
         baseline = {**self.risk_baseline(train_y, hourly_y), "utility": 0.0}
         reports, reliability = self.risk_reports(bundle, model_input, raw, probs, baseline["brier"],
                                                  len(hourly_y) / 24.0, hourly=True)  # fmt: skip

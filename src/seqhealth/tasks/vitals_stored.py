@@ -39,9 +39,10 @@ SPLITS = ("train", "val", "test")
 
 def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: Callable, causal: bool,
                               task_kind: str, store_dir: str | Path | None = None, split: Callable = split_groups,
-                              **extra) -> tuple[dict, dict]:  # fmt: skip
+                              train_target: Callable | None = None, **extra) -> tuple[dict, dict]:  # fmt: skip
     """``(model_input, train_label_sums)``: the model input with ``splits`` as store paths, and
-    ``{"sum", "n"}`` of the training labels (for the task's class weighting)."""
+    ``{"sum", "n"}`` of the training labels (for the task's class weighting). ``train_target``:
+    labels -> training target of the train patients only (as ``VitalsTask.vitals_model_input``)."""
     cache = Path(cache)
     store_dir = Path(store_dir or params.get("store_dir") or default_store_dir(task.name)).resolve()
     parts = partition_numbers(cache)
@@ -88,6 +89,7 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
                 seq, name = sequences[patient], assignment[patient]
                 y = labels_of(patient, seq, stats)
                 if name == "train":
+                    y = y if train_target is None else train_target(y)
                     input_size = int(x.shape[1])
                     label_sums["sum"] += float(np.sum(y))
                     label_sums["n"] += int(np.size(y))

@@ -8,7 +8,9 @@ last observed) and ``step_gap`` (log1p hours since the previous step; one column
 (GRU-D style inputs, ``3V+1`` columns) are the default. Missing values are carried forward from
 the patient's own last observation (causal: only the past is used) and are 0 (= the training
 mean) before the first observation; the mask and delta channels, when selected, tell the model
-which is which.
+which is which. ``trend`` (opt-in, not a default) adds, per variable, the change of the
+carried-forward normalised value over the last ``TREND_HOURS`` (0 until the variable had a value
+that long ago): a causal slope the early-warning GRU need not learn to difference itself.
 """
 
 from __future__ import annotations
@@ -126,17 +128,21 @@ def _last_observed_index(mask: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(mask, steps, -1), axis=0)
 
 
-CHANNELS = ("value", "observed", "hours_since_seen", "step_gap")
+CHANNELS = ("value", "observed", "hours_since_seen", "step_gap")  # the default selection
+# Every known group, in canonical order; ``trend`` is opt-in (``samples.channels``) so models and
+# their logged preprocessing without it are unchanged.
+ALL_CHANNELS = (*CHANNELS, "trend")
+TREND_HOURS = 6.0
 
 
 def _check_channels(channels) -> tuple[str, ...]:
     channels = tuple(channels)
-    unknown = [c for c in channels if c not in CHANNELS]
+    unknown = [c for c in channels if c not in ALL_CHANNELS]
     if unknown or not channels:
         raise ValueError(
-            f"feature channels must be a non-empty subset of {list(CHANNELS)}, got {list(channels)}"
+            f"feature channels must be a non-empty subset of {list(ALL_CHANNELS)}, got {list(channels)}"
         )
-    return tuple(c for c in CHANNELS if c in channels)  # always the canonical order
+    return tuple(c for c in ALL_CHANNELS if c in channels)  # always the canonical order
 
 
 def apply_features(
@@ -204,9 +210,31 @@ def _features_block(
     step_gap[starts[lengths > 0]] = 0.0
     gap = np.log1p(np.maximum(step_gap, 0.0))[:, None]
     groups = {"value": filled, "observed": mask, "hours_since_seen": since_seen, "step_gap": gap}
+    if "trend" in channels:
+        groups["trend"] = _trend(filled, last, times, starts, lengths, first_step)
     out = np.concatenate([groups[c] for c in channels], axis=1).astype(np.float32)
     assert np.isfinite(out).all(), "apply_features produced a non-finite value"
     return np.split(out, starts[1:])
+
+
+def _trend(filled, last, times, starts, lengths, first_step) -> np.ndarray:
+    """Per (step, variable): ``filled[t] - filled[r]``, ``r`` the patient's latest step at least
+    ``TREND_HOURS`` before ``t``; 0 where there is no such step or the variable had no value by
+    then (only past steps are read: causal)."""
+    if not len(times):
+        return np.zeros_like(filled)
+    # One increasing key over the block: each patient's times shifted past the previous patient's
+    # (with a gap wider than the window), so one searchsorted finds every step's reference step.
+    span = np.zeros(len(lengths))
+    nonempty = lengths > 0
+    span[nonempty] = times[starts[nonempty] + lengths[nonempty] - 1] - times[starts[nonempty]]
+    offset = np.concatenate([[0.0], np.cumsum(span + 2 * TREND_HOURS + 1)[:-1]])
+    key = times - times[first_step] + np.repeat(offset, lengths)
+    ref = np.searchsorted(key, key - TREND_HOURS, side="right") - 1
+    valid = ref >= first_step
+    ref = np.where(valid, ref, 0)
+    had_value = valid[:, None] & (last[ref] >= 0)
+    return np.where(had_value, filled - filled[ref], 0.0).astype(filled.dtype)
 
 
 def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
@@ -216,6 +244,7 @@ def feature_names(variables: list[str], channels=CHANNELS) -> list[str]:
         "observed": [f"{v}__observed" for v in variables],
         "hours_since_seen": [f"{v}__hours_since_seen" for v in variables],
         "step_gap": ["hours_since_previous_step"],
+        "trend": [f"{v}__trend_{TREND_HOURS:g}h" for v in variables],
     }
     return [name for c in _check_channels(channels) for name in names[c]]
 
