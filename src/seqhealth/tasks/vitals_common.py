@@ -127,6 +127,14 @@ class VitalsTask(Task):
                                          input_size=int(splits["train"][0]["x"].shape[1]),
                                          fingerprint=samples_fingerprint(splits), **extra)  # fmt: skip
 
+    def model_input_in_memory(self, clean_long: pd.DataFrame, labels: pd.DataFrame, params: dict, causal: bool,
+                              task_kind: str, split: Callable = split_groups, **extra) -> dict:  # fmt: skip
+        """The task's ``partition_parts`` over the whole cohort in these tables, then
+        ``vitals_model_input`` (split, training normalisation, samples)."""
+        sequences, labels_of, strata = self.partition_parts(clean_long, labels, params)
+        return self.vitals_model_input(sequences, labels_of, strata, params, causal=causal, task_kind=task_kind,
+                                       split=split, **extra)  # fmt: skip
+
     def stored_model_input_if_asked(self, params: dict, split: Callable, labels: pd.DataFrame) -> dict | None:
         """``samples.model_input_store: arrow``: the model input built partition by partition from
         ``samples.prepared_cache`` into Arrow stores (the task's ``build_stored_model_input``);

@@ -130,9 +130,8 @@ class VitalsForecastTask(VitalsTask):
         stored = self.stored_model_input_if_asked(params, split, hourly_labels)
         if stored is not None:
             return stored
-        sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
-        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="forecast",
-                                              split=split, targets=TARGETS)  # fmt: skip
+        model_input = self.model_input_in_memory(clean_long, hourly_labels, params, causal=True, task_kind="forecast",
+                                                 split=split, targets=TARGETS)  # fmt: skip
         lengths = {part: [len(s["y"]) for s in samples] for part, samples in model_input["splits"].items()}
         return self._finish(model_input, _sepsis_labels(hourly_labels), lengths)
 

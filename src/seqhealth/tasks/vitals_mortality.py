@@ -53,9 +53,8 @@ class VitalsMortalityTask(VitalsTask):
             stored = self.stored_model_input_if_asked(params, split, labels)
             if stored is not None:
                 return stored
-        sequences, labels_of, strata = self.partition_parts(clean_long, labels, params)
-        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=False, task_kind="sequence",
-                                              split=split, assignment=assignment)  # fmt: skip
+        model_input = self.model_input_in_memory(clean_long, labels, params, causal=False, task_kind="sequence",
+                                                 split=split, assignment=assignment)  # fmt: skip
         model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
         return model_input
 

@@ -102,10 +102,9 @@ class VitalsSepsisTask(VitalsTask):
         stored = self.stored_model_input_if_asked(params, split, hourly_labels)
         if stored is not None:
             return stored
-        sequences, labels_of, strata = self.partition_parts(clean_long, hourly_labels, params)
         lead = LeadTarget.of(params)
-        model_input = self.vitals_model_input(sequences, labels_of, strata, params, causal=True, task_kind="tagging",
-                                              split=split, train_target=lead)  # fmt: skip
+        model_input = self.model_input_in_memory(clean_long, hourly_labels, params, causal=True, task_kind="tagging",
+                                                 split=split, train_target=lead)  # fmt: skip
         if lead is not None:
             lead.record(model_input)
         model_input["pos_weight"] = self.inverse_odds(model_input["splits"]) ** float(params.get("pos_weight_power", 1.0))
