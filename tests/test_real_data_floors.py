@@ -37,10 +37,12 @@ def test_ecoli_per_base_coding_on_held_out_loci(tmp_path, shared_data):
     # this pipeline run MCC of the calls 0.895, 3'-end sensitivity 0.975 / precision 0.951, exact
     # 0.825; training seeds 1 and 2: 0.916 / 0.975 / 0.951 / 0.850 and 0.872 / 0.950 / 0.974 /
     # 0.875 (pyrodigal 0.912 / 0.975 / 0.975 / 0.825). Floors = the lowest run minus noise (one
-    # gene of 40 is 0.025).
+    # gene of 40 is 0.025). The same code and inputs on another CPU (an AMD EPYC VM, 2026-12-07;
+    # identical model input, training follows the machine's float kernels) gave MCC of the calls
+    # 0.827 / 0.950 / 0.950 / 0.850, hence the MCC floor of 0.80.
     genes = metrics["gene_calls"]
     assert genes["test"]["n_annotated"] >= 30
-    assert metrics["test"]["mcc_calls"] >= 0.84, genes
+    assert metrics["test"]["mcc_calls"] >= 0.80, genes
     assert metrics["test"]["stop_sensitivity"] >= 0.925, genes
     assert metrics["test"]["stop_precision"] >= 0.90, genes
     assert metrics["test"]["exact_sensitivity"] >= 0.75, genes
