@@ -1,7 +1,7 @@
 """Columnar read of many PhysioNet 2012 ``Time,Parameter,Value`` files with Polars (issue 21).
 
 The 2012 counterpart of ``vitals.psv_columnar``: every file whose first line is exactly the 2012
-header is read by one Polars parse (``psv_columnar.read_group``) (every cell a string, empty cells kept as ``""`` as
+header is read by one Polars parse, ``psv_columnar.read_group`` (every cell a string, empty cells kept as ``""`` as
 the pandas reader kept them); a file the scan cannot take as it is (compressed, another header, a
 scan error) is read by the per-file pandas reader, which raises ``DataFormatError`` naming it.
 """

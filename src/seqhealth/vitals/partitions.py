@@ -248,12 +248,14 @@ def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="partition-write") as writer:  # fmt: skip
         pending = {}
 
-        def read_ahead(index: int) -> None:
-            if index < len(to_compute):
-                part = to_compute[index]
+        upcoming = iter(to_compute)
+
+        def read_ahead() -> None:
+            part = next(upcoming, None)
+            if part is not None:
                 pending[part] = reader.submit(read, part, plan[part])
 
-        read_ahead(0)
+        read_ahead()
         try:
             for part in plan:
                 report = cached[part]
@@ -261,7 +263,7 @@ def _prepare(plan: dict[int, list[Path]], n_partitions: int, cache: Path | None,
                     tables = _read_partition(cache, part)
                     reused.append(part)
                 else:
-                    read_ahead(to_compute.index(part) + 1)
+                    read_ahead()  # the one after this
                     clean, labels, quarantine, report = validate(part, pending.pop(part).result())
                     report = {k: v for k, v in report.items() if k != "files_ignored"}
                     tables = {"observations": clean, "labels": labels, "quarantine": quarantine}

@@ -3,11 +3,12 @@
 Files that share a header are read by one Polars parse (every cell a string, empty cells kept as
 ``""`` as the pandas reader kept them), so a cohort of thousands of stays costs one columnar read
 instead of one ``pandas.read_csv`` per file: the files' data lines are joined into one buffer (one
-parse; the row count of each file is its number of lines) and any file with quotes, CR line ends
-or blank lines goes through a multi-file Polars scan instead (``read_group``). Anything neither can
-take as it is (a compressed file, an unreadable or odd header, a parse that fails) is read by the
+parse; the row count of each file is its number of lines) and any file with quotes or CR line
+ends goes through a multi-file Polars scan instead (``read_group``). Anything neither can take as
+it is (a compressed file, an unreadable or odd header, blank lines, a parse that fails) is read by the
 per-file pandas reader, which names the file in a ``DataFormatError`` exactly as before.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -65,18 +66,12 @@ def plain_file(path: Path, separator: str = "|") -> PlainFile | None:
     return PlainFile(names, body, body.count(b"\n"))
 
 
-def plain_header(path: Path, separator: str = "|") -> tuple[str, ...] | None:
-    """The ``separator``-separated header when a columnar read can take the file, else None."""
-    found = plain_file(path, separator)
-    return None if found is None else found.header
-
-
 def read_group(paths: list[Path], members: list[int], files: list[PlainFile], separator: str) -> pl.DataFrame:
     """Files sharing one header -> every cell as a string (``""`` kept) plus ``_file`` (the
     file's index in ``paths``), files in ``members`` order. Files with plain data lines are parsed
     by ONE Polars read of those lines joined: with thousands of small files, a multi-file scan's
     per-file cost was most of the read. Their row counts are known from the newlines, so every row
-    keeps its file. Other files (quotes, CR line ends, blank lines) go through the multi-file scan.
+    keeps its file. Other files (quotes, CR line ends) go through the multi-file scan.
     A Polars error propagates (the caller then reads the files one by one)."""
     names = list(files[members[0]].header)
     joined = [i for i in members if files[i].body is not None]
