@@ -32,6 +32,7 @@ from seqhealth.models.components import (
     random_reverse_complement,
     reverse_complement,
 )
+from seqhealth.models.stay_summary import StaySummary
 from seqhealth.models.wide import WideFeatures
 
 
@@ -98,6 +99,9 @@ class SequenceModel(pl.LightningModule):
         wide_dropout: float = 0.0,
         wide_onehot_max_k: int = 1,
         wide_l2: float = 0.0,
+        stay_summary: bool = False,
+        n_variables: int = 0,
+        observed_offset: int = -1,
     ):
         super().__init__()
         _validate_hparams(task_kind, n_classes, causal, bidirectional, lr_schedule)
@@ -128,6 +132,15 @@ class SequenceModel(pl.LightningModule):
         # positional one-hot bases when the training sequences share one length
         # (``sequence_length``, set from the data; with wide_onehot_max_k > 1 also the k-mer
         # starting at each position) and the k-mer profile of k = wide_kmer_size (models/wide.py).
+        # Vitals: per-variable mean / min / max / first / count of the stay's observed values
+        # (models/stay_summary.py; running, i.e. causal, for hourly tagging). ``n_variables`` and
+        # ``observed_offset`` describe the feature layout and come from the data (data_hparams).
+        self.summary = None
+        if stay_summary:
+            if input_kind != "features" or task_kind not in ("sequence", "tagging"):
+                raise ValueError("stay_summary needs vitals features and task_kind 'sequence' or 'tagging'")
+            self.summary = StaySummary(n_variables, observed_offset, running=task_kind == "tagging")
+            skip_size += self.summary.output_size
         self.wide = None
         if wide_onehot or wide_kmer_size:
             if task_kind != "sequence" or input_kind != "tokens":
@@ -185,15 +198,22 @@ class SequenceModel(pl.LightningModule):
             pooled = self.encoder.output_lengths(lengths).to(outputs.device)
             mask = torch.arange(outputs.shape[1], device=outputs.device).unsqueeze(0) < pooled.unsqueeze(1)
         outputs, final = self.head_dropout(outputs), self.head_dropout(final)
-        if not self.hparams.input_skip and self.wide is None:
+        if not self.hparams.input_skip and self.wide is None and self.summary is None:
             return self.head(outputs, mask, final)  # logits [B, C] or [B, T, C]
         inputs = self.encoder.embed(x)
         if self.hparams.task_kind in ("tagging", "forecast"):
-            return self.head(torch.cat([outputs, inputs * mask.unsqueeze(-1)], dim=-1), mask, final)
+            per_step = [outputs]
+            if self.hparams.input_skip:
+                per_step.append(inputs * mask.unsqueeze(-1))
+            if self.summary is not None:
+                per_step.append(self.summary(x, mask) * mask.unsqueeze(-1))
+            return self.head(torch.cat(per_step, dim=-1), mask, final)
         skips = []
         if self.hparams.input_skip:
             last_step = (lengths.to(inputs.device) - 1).clamp(min=0)
             skips.append(inputs[torch.arange(len(inputs), device=inputs.device), last_step])
+        if self.summary is not None:  # before the wide features: wide_l2 reads the last columns
+            skips.append(self.summary(x, mask))
         if self.wide is not None:
             skips.append(self.wide_dropout(self.wide(self._one_hot(x, inputs), x)))
         return self.head(outputs, mask, final, skip=torch.cat(skips, dim=-1))

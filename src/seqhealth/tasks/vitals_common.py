@@ -32,6 +32,7 @@ from seqhealth.vitals.features import (
     encode_like,
     feature_names,
     fit_normalisation,
+    summary_layout,
 )
 from seqhealth.vitals.partitions import StayFolder, prepare
 from seqhealth.vitals.readers import (
@@ -190,6 +191,9 @@ class VitalsTask(Task):
                 "step_hours": params.get("step_hours"),
             },
             "class_names": ["negative", "positive"],
+            # The feature layout a model's stay summary reads (models/stay_summary.py): the value
+            # columns come first when selected; the observed mask follows them when selected.
+            "data_hparams": summary_layout(len(self.variables), channels),
             "fingerprint": fingerprint,
             **extra,
         }
@@ -414,3 +418,4 @@ class VitalsTask(Task):
             clean, bundle["preprocessing"], bundle["hparams"]["task_kind"]
         )
         return patients, predict_samples(model, samples), times, clean
+

@@ -280,3 +280,12 @@ def encode_like(
     return {
         patient: (seq, x) for (patient, seq), x in zip(sequences.items(), features, strict=True)
     }
+
+
+def summary_layout(n_variables: int, channels) -> dict:
+    """``{"n_variables", "observed_offset"}`` of the features built with ``channels`` (canonical
+    order ``vitals.features.ALL_CHANNELS``): 0 variables when there is no value channel."""
+    channels = [c for c in ALL_CHANNELS if c in channels]
+    if "value" not in channels:
+        return {"n_variables": 0, "observed_offset": -1}
+    return {"n_variables": n_variables, "observed_offset": n_variables if "observed" in channels else -1}
