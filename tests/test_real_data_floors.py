@@ -72,3 +72,6 @@ def test_physionet2012_mortality_cross_validated_auroc(tmp_path, shared_data):
         assert len(run["out_of_fold"]) == 400 and run["out_of_fold"]["patient_id"].is_unique
     assert len(result["fold_auroc"]) == 25
     assert result["mean_auroc"] >= 0.75, result["per_seed"]
+    # The data team's baselines scored on the same 25 folds (README quotes them side by side).
+    assert set(result["baseline_mean_auroc"]) == {"summary_logreg", "summary_gbm"}
+    assert all(0.6 < v < 1.0 for v in result["baseline_mean_auroc"].values()), result["baseline_mean_auroc"]

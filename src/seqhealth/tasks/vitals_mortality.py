@@ -19,7 +19,7 @@ from seqhealth.reporting import learning_curves_figure, roc_pr_figures
 from seqhealth.splits import split_groups
 from seqhealth.tasks.vitals_common import VitalsTask
 from seqhealth.tasks.vitals_stored import stored_vitals_model_input
-from seqhealth.vitals.baselines import summary_baselines
+from seqhealth.vitals.baselines import summary_baseline_risks, summary_baselines
 from seqhealth.vitals.demo import write_mortality_demo
 from seqhealth.vitals.features import build_patient_sequences
 from seqhealth.vitals.schema import P2012_FEATURES, RANGES_2012
@@ -153,7 +153,9 @@ def cross_validate_mortality(
     """Per-fold and pooled out-of-fold AUROC of the mortality model, each fold calibrated on its
     own validation stays (``TASK.calibrate``), and the calibration of the pooled risks.
 
-    Returns ``{"fold_auroc": [...], "mean_auroc", "pooled_auroc", "out_of_fold": DataFrame}``;
+    Returns ``{"fold_auroc": [...], "mean_auroc", "pooled_auroc", "out_of_fold": DataFrame}`` and
+    the fold AUROCs of the data team's baselines on the same folds (``baseline_fold_auroc``,
+    ``baseline_mean_auroc``: ``{name: ...}``, vitals/baselines.py);
     ``mean_auroc`` (the mean over folds) is the usual cross-validated figure; ``pooled_auroc``
     ranks all stays together and so also penalises fold-to-fold calibration differences.
     """
@@ -161,15 +163,20 @@ def cross_validate_mortality(
     present = set(clean_long["patient_id"].astype(str))
     patients = sorted(p for p in label_of if p in present)
     y = np.asarray([label_of[p] for p in patients])
-    rows, fold_auroc = [], []
+    rows, fold_auroc, baseline_auroc = [], [], {}
     for k, assignment in enumerate(fold_assignments(patients, y, folds, seed)):
         model_input = TASK.build_model_input(clean_long, labels, sample_params, assignment=assignment)
         bundle = TASK.calibrate(fit_sequence_model(model_input, model_params, train_cfg)[0], model_input)
-        test_y = np.asarray([int(s["y"]) for s in model_input["splits"]["test"]])
-        raw = np.asarray(predict_samples(bundle, model_input["splits"]["test"]), dtype=np.float64).ravel()
+        splits = model_input["splits"]
+        test_y = np.asarray([int(s["y"]) for s in splits["test"]])
+        raw = np.asarray(predict_samples(bundle, splits["test"]), dtype=np.float64).ravel()
         risk = np.concatenate(TASK.risks(bundle, [raw]))  # calibrated on the fold's own validation stays
         # The model's ranking: a monotone calibrator keeps it (Platt exactly; isotonic may tie risks).
         fold_auroc.append(float(roc_auc_score(test_y, raw)))
+        # The data team's baselines (vitals/baselines.py) on the same fold's stays.
+        for name, (_val, test_risks) in summary_baseline_risks(splits["train"], splits["val"], splits["test"],
+                                                               model_input["data_hparams"], running=False).items():  # fmt: skip
+            baseline_auroc.setdefault(name, []).append(float(roc_auc_score(test_y, np.concatenate(test_risks))))
         rows.append(pd.DataFrame({"patient_id": model_input["patients"]["test"], "fold": k,
                                   "label": test_y, "risk": risk, "uncalibrated_risk": raw}))
     out_of_fold = pd.concat(rows, ignore_index=True)
@@ -177,6 +184,8 @@ def cross_validate_mortality(
     return {
         "fold_auroc": fold_auroc,
         "mean_auroc": float(np.mean(fold_auroc)),
+        "baseline_fold_auroc": baseline_auroc,
+        "baseline_mean_auroc": {name: float(np.mean(v)) for name, v in baseline_auroc.items()},
         "pooled_auroc": float(roc_auc_score(labels, out_of_fold["risk"])),
         # Calibration of the out-of-fold risks against the overall death rate (no model).
         "calibration": calibration_summary(labels, out_of_fold["risk"], float(np.mean(labels) * (1 - np.mean(labels)))),
@@ -194,11 +203,17 @@ def repeated_cross_validate_mortality(
     seeds=(0, 1, 2, 3, 4),
 ) -> dict:
     """``cross_validate_mortality`` once per fold seed: ``{"per_seed": {seed: mean fold AUROC},
-    "fold_auroc": all folds, "mean_auroc": their mean, "pooled_auroc": mean per-seed pooled}``."""
+    "fold_auroc": all folds, "mean_auroc": their mean, "pooled_auroc": mean per-seed pooled,
+    "baseline_mean_auroc": {baseline: mean over the same folds}}``."""
     runs = {int(seed): cross_validate_mortality(clean_long, labels, sample_params, model_params, train_cfg, folds, int(seed))
             for seed in seeds}
     every_fold = [a for run in runs.values() for a in run["fold_auroc"]]
+    baseline_folds: dict[str, list[float]] = {}
+    for run in runs.values():
+        for name, aurocs in run["baseline_fold_auroc"].items():
+            baseline_folds.setdefault(name, []).extend(aurocs)
     return {
+        "baseline_mean_auroc": {name: float(np.mean(v)) for name, v in baseline_folds.items()},
         "per_seed": {seed: run["mean_auroc"] for seed, run in runs.items()},
         "fold_auroc": every_fold,
         "mean_auroc": float(np.mean(every_fold)),
