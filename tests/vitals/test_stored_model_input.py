@@ -61,13 +61,15 @@ def test_moments_give_fit_normalisation():
     assert got["std"][3] == 1.0
 
 
-@pytest.mark.parametrize("task", [SEPSIS, FORECAST], ids=lambda t: t.name)
-def test_demo_stays_stored_partition_by_partition_equal_the_in_memory_input(task, tmp_path):
+@pytest.mark.parametrize(("task", "normalisation"), [(SEPSIS, "zscore"), (FORECAST, "zscore"), (SEPSIS, "quantile")],
+                         ids=["vitals_sepsis", "vitals_forecast", "vitals_sepsis-quantile"])
+def test_demo_stays_stored_partition_by_partition_equal_the_in_memory_input(task, normalisation, tmp_path):
     task.write_demo(tmp_path / "raw")
     prepared = prepare_2019(StayFolder(tmp_path / "raw", tmp_path / "prepared", patients_per_partition=10))
     assert len(prepared.recomputed) > 2  # several partitions, patients interleaved across them
-    memory = task.build_model_input(prepared.observations, prepared.labels, PARAMS)
-    params = {**PARAMS, "model_input_store": "arrow", "prepared_cache": str(tmp_path / "prepared"),
+    memory = task.build_model_input(prepared.observations, prepared.labels, {**PARAMS, "normalisation": normalisation})
+    assert ("quantiles" in memory["preprocessing"]["normalisation"]) == (normalisation == "quantile")
+    params = {**PARAMS, "normalisation": normalisation, "model_input_store": "arrow", "prepared_cache": str(tmp_path / "prepared"),
               "store_dir": str(tmp_path / "store")}  # fmt: skip
     # Through the pipeline's builder: the option routes it to the prepared partitions.
     stored = task.build_model_input(prepared.observations, prepared.labels, params)

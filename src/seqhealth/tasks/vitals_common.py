@@ -111,7 +111,7 @@ class VitalsTask(Task):
                 patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata
             )
         train_ids = [p for p in patients if assignment[p] == "train"]
-        stats = fit_normalisation(sequences, train_ids)
+        stats = fit_normalisation(sequences, train_ids, params.get("normalisation") or "zscore")
         channels = list(params.get("channels") or CHANNELS)
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         patient_order: dict[str, list[str]] = {"train": [], "val": [], "test": []}

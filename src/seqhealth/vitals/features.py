@@ -20,6 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seqhealth.vitals.quantile_scaling import fit_knots, quantile_normal
+
+NORMALISATIONS = ("zscore", "quantile")
+
 
 def build_patient_sequences(
     clean_long: pd.DataFrame,
@@ -97,12 +101,16 @@ def _column_of(names: pd.Series, variables: list[str]) -> np.ndarray:
     return index.to_numpy().astype(np.int64)
 
 
-def fit_normalisation(sequences: dict[str, dict], patient_ids) -> dict:
+def fit_normalisation(sequences: dict[str, dict], patient_ids, method: str = "zscore") -> dict:
     """Per-variable mean/std over the *training* patients' observed values only.
 
     A variable never observed in training gets mean 0 / std 1; a constant one std 1, so
-    normalising can never divide by zero or produce NaN.
+    normalising can never divide by zero or produce NaN. ``method="quantile"`` also keeps the
+    quantile knots of those values (``vitals.quantile_scaling``): the value channels are then
+    their rank-based normal scores instead of z-scores (mean/std stay for forecast targets).
     """
+    if method not in NORMALISATIONS:
+        raise ValueError(f"samples.normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
     patient_ids = list(patient_ids)
     if not patient_ids:
         raise ValueError("fit_normalisation needs at least one training patient")
@@ -114,12 +122,23 @@ def fit_normalisation(sequences: dict[str, dict], patient_ids) -> dict:
     squares = np.where(observed, (stacked - mean) ** 2, 0.0).sum(axis=0, dtype=np.float64)
     std = np.sqrt(np.divide(squares, count, out=np.zeros_like(squares), where=count > 0))
     std = np.where(std > 1e-6, std, 1.0)
-    return {
+    stats = {
         "variables": list(sequences[patient_ids[0]]["variables"]),
         "mean": mean.astype(np.float32),
         "std": std.astype(np.float32),
         "n_patients": len(patient_ids),
     }
+    if method == "quantile":
+        stats["quantiles"] = fit_knots([stacked[observed[:, v], v] for v in range(stacked.shape[1])])
+    return stats
+
+
+def normalise(values: np.ndarray, stats: dict) -> np.ndarray:
+    """Raw values -> the model's value scale: rank-based normal scores when the statistics hold
+    quantile knots, else z-scores. NaN (missing) stays NaN."""
+    if stats.get("quantiles"):
+        return quantile_normal(values, stats["quantiles"]).astype(values.dtype)
+    return (values - stats["mean"]) / stats["std"]
 
 
 def _last_observed_index(mask: np.ndarray) -> np.ndarray:
@@ -189,7 +208,7 @@ def _features_block(
     times = np.concatenate([np.asarray(seq["times"]) for seq in seqs]).astype(np.float64)
     first_step = np.repeat(starts, lengths)  # each step's patient's first step
     mask = ~np.isnan(values)
-    normalised = (values - stats["mean"]) / stats["std"]
+    normalised = normalise(values, stats)
     last = _last_observed_index(mask)
     last = np.where(
         last >= first_step[:, None], last, -1
@@ -275,6 +294,7 @@ def encode_like(
     stats = {
         k: np.asarray(preprocessing["normalisation"][k], dtype=np.float32) for k in ("mean", "std")
     }
+    stats["quantiles"] = preprocessing["normalisation"].get("quantiles")  # rank-based models only
     channels = preprocessing.get("channels") or CHANNELS
     features = apply_features_many(list(sequences.values()), stats, channels=channels)
     return {
