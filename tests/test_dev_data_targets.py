@@ -26,11 +26,13 @@ from seqhealth.tasks.vitals_mortality import cross_validate_mortality
 from tests.conftest import make_project_copy, run_kedro
 
 pytestmark = [pytest.mark.dev_data, pytest.mark.shared_data, pytest.mark.slow]
-# With the GRU-D style observed-mask and hours-since-seen channels (hurt on the 400-stay sample,
-# hence not the default there): 0.836 (folds 0.821-0.852, fold seed 0) vs 0.821 with the default
-# channels on the same folds; the 0.86 is NOT reached (README).
-SET_A_CHANNELS = ["value", "observed", "hours_since_seen", "step_gap"]
-MORTALITY_CV_FLOOR = 0.82
+# Chosen on set A's folds (fold seed 0): the GRU-D style observed-mask and hours-since-seen
+# channels (hurt on the 400-stay sample, hence not the default there) 0.836 vs 0.821 with the
+# default channels; with rank-based scaling of the values as well 0.841 (folds 0.821-0.861). The
+# issue's 0.86 is NOT reached; gradient boosting on per-stay statistics reaches 0.854 on the same
+# folds (README).
+SET_A_SAMPLES = {"channels": ["value", "observed", "hours_since_seen", "step_gap"], "normalisation": "quantile"}
+MORTALITY_CV_FLOOR = 0.83
 
 
 def _task_params(project, task: str) -> tuple[dict, dict]:
@@ -70,11 +72,14 @@ def test_mortality_set_a_cross_validated_and_calibrated(tmp_path, shared_data):
     ingested = TASK.ingest(TASK.read_raw(shared_data / "physionet2012_set_a"), params)
     train_cfg = {**resolve_train_config(shared_train, params.get("train")),
                  "checkpoint_dir": str(tmp_path / "cv_checkpoints"), "enable_progress_bar": False}  # fmt: skip
-    samples = {**params["samples"], "channels": SET_A_CHANNELS}
+    samples = {**params["samples"], **SET_A_SAMPLES}
     result = cross_validate_mortality(ingested["observations"], ingested["labels"], samples, params["model"],
                                       train_cfg, folds=5, seed=0)  # fmt: skip
     assert len(result["out_of_fold"]) == 3997 and result["out_of_fold"]["patient_id"].is_unique  # 3 stays quarantined
     assert result["mean_auroc"] >= MORTALITY_CV_FLOOR, result["fold_auroc"]
+    # The baselines quoted beside it, on the same folds and inputs (measured: GBM 0.854, logistic 0.839).
+    assert result["baseline_mean_auroc"]["summary_gbm"] >= 0.84, result["baseline_mean_auroc"]
+    assert result["baseline_mean_auroc"]["summary_logreg"] >= 0.82, result["baseline_mean_auroc"]
     calibration = result["calibration"]
     assert calibration["brier_skill"] > 0.15, calibration
     assert calibration["ece"] <= 0.05, calibration
