@@ -124,3 +124,20 @@ def test_kmer_profile_adds_to_positions_only_where_the_motif_moves():
     assert moving["adds"], moving
     assert moving["positions_and_kmers"] < moving["positions"]
     assert not fixed["adds"], fixed
+
+
+def test_pairs_baseline_reads_what_single_positions_cannot():
+    """Class 1 holds GT or TG at positions 10-11, class 0 GG or TT: each base alone is G or T half
+    of the time in both classes (an XOR for per-position one-hot), the pair tells them apart."""
+    rng = np.random.default_rng(4)
+    samples = []
+    for i in range(600):
+        y = i % 2
+        seq = list(_random(rng, 30))
+        seq[10:12] = [("GT", "TG"), ("GG", "TT")][1 - y][int(rng.integers(2))]
+        samples.append(_sample("".join(seq), y))
+    train, val, test = _split(samples, rng)
+    result = classification_baselines(train, val, test, n_classes=1)
+    assert result["onehot_pairs_logreg"]["accuracy"] >= 0.95
+    assert result["onehot_logreg"]["accuracy"] <= 0.75
+    assert result["onehot_pairs_logreg"]["n"] == len(test)

@@ -6,7 +6,10 @@
   choice of ``k`` on validation).
 - ``onehot_logreg``: logistic regression on the positional one-hot bases, only when every
   sequence (train, val and test) has the same length: it is the strong baseline of aligned
-  windows such as splice sites or promoters, where position matters and a bag of k-mers loses it.
+  windows such as splice sites or promoters, where position matters and a bag of k-mers loses it;
+- ``onehot_pairs_logreg``: the same with the pair of neighbouring bases at each position beside
+  them (GT at a donor, AG at an acceptor): what the model's wide head reads (``models/wide.py``,
+  ``wide_onehot_max_k: 2``), so the head has to beat a linear model on its own features.
 
 All are fitted on the training split only and scored on the test split with the project's own
 ``multiclass_metrics``, so their figures sit next to the model's in ``metrics.json``. Plain
@@ -86,6 +89,17 @@ def positional_one_hot(samples: Sequence[dict]) -> np.ndarray:
     valid = x >= A
     one_hot[valid, x[valid] - A] = 1.0
     return one_hot.reshape(len(samples), -1)
+
+
+def positional_pairs(samples: Sequence[dict]) -> np.ndarray:
+    """``[N, (L-1) * 16]`` one-hot of the base pair starting at every position (0 where it holds N)."""
+    x = np.stack([np.asarray(s["x"], dtype=np.int64)[: int(s["length"])] for s in samples]) - A
+    first, second = x[:, :-1], x[:, 1:]
+    valid = (first >= 0) & (first < 4) & (second >= 0) & (second < 4)
+    pairs = np.zeros((*first.shape, 16), dtype=np.float32)
+    rows, cols = np.nonzero(valid)
+    pairs[rows, cols, first[valid] * 4 + second[valid]] = 1.0
+    return pairs.reshape(len(samples), -1)
 
 
 def _labels(samples: Sequence[dict]) -> np.ndarray:
@@ -181,6 +195,11 @@ def classification_baselines(
         candidates = {c: features for c in ONEHOT_C}
         scores, c = _select_and_score(candidates, _logreg, train_samples, val_samples, test_samples, n_classes)
         out["onehot_logreg"] = {**scores, "C": c}
+        with_pairs = tuple(np.hstack([f, positional_pairs(s) if len(s) else np.zeros((0, 16 * (width // 5 - 1)), np.float32)])
+                           for f, s in zip(features, (train_samples, val_samples, test_samples), strict=True))  # fmt: skip
+        scores, c = _select_and_score({c: with_pairs for c in ONEHOT_C}, _logreg, train_samples, val_samples,
+                                      test_samples, n_classes)  # fmt: skip
+        out["onehot_pairs_logreg"] = {**scores, "C": c}
     return out
 
 
