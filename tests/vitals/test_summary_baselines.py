@@ -55,3 +55,16 @@ def test_no_value_channel_or_one_class_means_no_baseline():
     assert summary_baseline_risks(stays, stays, stays, {"n_variables": 0, "observed_offset": -1}, False) == {}
     one_class = [{**s, "y": 0.0} for s in stays]
     assert summary_baseline_risks(one_class, stays, stays, LAYOUT, False) == {}
+
+
+def test_cohort_scale_training_rows_are_capped_by_whole_stays():
+    from seqhealth.vitals.baselines import _capped_stays
+
+    stays = _stays(200, 7, hourly=True)
+    total = sum(len(s["x"]) for s in stays)
+    assert _capped_stays(stays, True, max_rows=total) is stays  # under the cap: all of them
+    kept = _capped_stays(stays, True, max_rows=total // 3)
+    assert 0 < sum(len(s["x"]) for s in kept) <= total // 3
+    assert all(any(k is s for s in stays) for k in kept)  # whole stays, none cut
+    assert [id(k) for k in kept] == [id(k) for k in _capped_stays(stays, True, max_rows=total // 3)]  # seeded
+    assert len(_capped_stays(stays, False, max_rows=50)) == 50  # per stay: one row each

@@ -29,6 +29,8 @@ from seqhealth.batching.arrow_store import open_split
 from seqhealth.engine.calibration import apply_calibration, choose_calibrator
 from seqhealth.models.stay_summary import StaySummary
 
+MAX_TRAIN_ROWS = 300_000  # training rows (stay-hours) the baselines are fitted on at most
+
 DESCRIPTIONS = {
     "summary_logreg": "logistic regression on per-variable mean/min/max/first/count and the latest inputs",
     "summary_gbm": "gradient boosting (scikit-learn HistGradientBoosting) on the same features",
@@ -74,7 +76,7 @@ def summary_baseline_risks(train: Iterable[dict], val: Iterable[dict], test: Ite
     or the training labels hold one class."""
     if not layout or int(layout.get("n_variables") or 0) < 1:
         return {}
-    x_train, y_train = summary_features(train, layout, running)
+    x_train, y_train = summary_features(_capped_stays(train, running), layout, running)
     if len(np.unique(y_train)) < 2:
         return {}
     parts = {name: _rows_per_stay(samples, layout, running) for name, samples in (("val", val), ("test", test))}
@@ -84,6 +86,23 @@ def summary_baseline_risks(train: Iterable[dict], val: Iterable[dict], test: Ite
         out[name] = tuple(np.split(model.predict_proba(x)[:, 1], np.cumsum(sizes)[:-1]) if len(x) else []
                           for x, sizes in parts.values())  # fmt: skip
     return out
+
+
+def _capped_stays(samples, running: bool, max_rows: int = MAX_TRAIN_ROWS):
+    """The training stays, or a seeded random subset of whole stays holding at most ``max_rows``
+    rows: the baselines are references, and a cohort-scale hourly matrix (1.5 M hours x 300
+    features at 40,000 stays) would cost the evaluation more memory than the model's training."""
+    n = len(samples)
+    if running:
+        lengths = getattr(samples, "lengths", None)  # an Arrow store knows them without reading items
+        lengths = np.asarray([len(s["x"]) for s in samples] if lengths is None else lengths)
+    else:
+        lengths = np.ones(n, dtype=np.int64)
+    if lengths.sum() <= max_rows:
+        return samples
+    order = np.random.default_rng(0).permutation(n)
+    keep = np.sort(order[: int(np.searchsorted(np.cumsum(lengths[order]), max_rows, side="right"))])
+    return [samples[int(i)] for i in keep]
 
 
 def _rows_per_stay(samples: Iterable[dict], layout: dict, running: bool) -> tuple[np.ndarray, list[int]]:
