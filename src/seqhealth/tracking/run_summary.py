@@ -48,16 +48,36 @@ def baseline_label(document: dict) -> str:
     return str(baseline.get("name") or ("baseline" if baseline else "no baseline"))
 
 
+LOWER_IS_BETTER = ("brier", "ece", "mae", "mae_z", "loss")
+
+
+def strongest_reference(document: dict, metric: str) -> tuple[str, dict] | None:
+    """``(name, figures)`` of the task's best named baseline (``metrics.json`` → ``baselines``:
+    what a biologist or a data team tries first, fitted on the same split) on ``metric``."""
+    scored = [(name, b) for name, b in (document.get("baselines") or {}).items()
+              if isinstance(b, dict) and isinstance(b.get(metric), int | float) and b[metric] == b[metric]]  # fmt: skip
+    if not scored:
+        return None
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    return max(scored, key=lambda item: sign * item[1][metric])
+
+
 def metrics_table(documents: dict[str, dict]) -> list[str]:
-    """Rows ``task  metric  test  baseline``; one row per headline metric of each task."""
-    rows = [("task", "metric", "test", "baseline", "baseline is")]
+    """Rows ``task  metric  test  baseline  baseline is  reference  reference is``; one row per
+    headline metric of each task. The reference is the strongest named baseline of the task
+    (chosen on its first headline metric), so a model is read next to what it has to beat."""
+    rows = [("task", "metric", "test", "baseline", "baseline is", "reference", "reference is")]
     for task, document in documents.items():
         if document is None:
-            rows.append((task, "(no metrics.json: the task did not finish)", "", "", ""))
+            rows.append((task, "(no metrics.json: the task did not finish)", "", "", "", "", ""))
             continue
-        for i, name in enumerate(headline_metrics(task, document)):
+        metrics = headline_metrics(task, document)
+        reference = strongest_reference(document, metrics[0]) if metrics else None
+        for i, name in enumerate(metrics):
             rows.append((task if i == 0 else "", name, _number(document["test"].get(name)),
-                         _number((document.get("baseline") or {}).get(name)), baseline_label(document) if i == 0 else ""))
+                         _number((document.get("baseline") or {}).get(name)), baseline_label(document) if i == 0 else "",
+                         _number(reference[1].get(name)) if reference else "-",
+                         (reference[0] if reference else "none") if i == 0 else ""))  # fmt: skip
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
 
