@@ -111,7 +111,7 @@ class VitalsTask(Task):
                 patients, params.get("split"), seed=int(params.get("seed", 0)), strata=strata
             )
         train_ids = [p for p in patients if assignment[p] == "train"]
-        stats = fit_normalisation(sequences, train_ids, params.get("normalisation") or "zscore")
+        stats = fit_normalisation(sequences, train_ids, params.get("normalisation"))
         channels = list(params.get("channels") or CHANNELS)
         splits: dict[str, list[dict]] = {"train": [], "val": [], "test": []}
         patient_order: dict[str, list[str]] = {"train": [], "val": [], "test": []}
@@ -422,4 +422,3 @@ class VitalsTask(Task):
             clean, bundle["preprocessing"], bundle["hparams"]["task_kind"]
         )
         return patients, predict_samples(model, samples), times, clean
-

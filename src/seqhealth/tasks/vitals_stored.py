@@ -26,7 +26,7 @@ import numpy as np
 from seqhealth.batching.arrow_store import ArrowSequenceDataset, ArrowStoreWriter, default_store_dir
 from seqhealth.engine.fingerprint import samples_fingerprint
 from seqhealth.splits import split_groups
-from seqhealth.vitals.features import CHANNELS, NORMALISATIONS, apply_features_many
+from seqhealth.vitals.features import CHANNELS, apply_features_many, normalisation_method
 from seqhealth.vitals.quantile_scaling import fit_knots
 from seqhealth.vitals.streamed_input import (
     ObservedMoments,
@@ -66,7 +66,7 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
 
     # Pass 2: normalisation statistics of the training patients.
     moments = ObservedMoments(task.variables)
-    method = params.get("normalisation") or "zscore"
+    method = normalisation_method(params.get("normalisation"))
     # Rank-based scaling needs the training values themselves: the observed ones, per variable.
     train_values: list[list[np.ndarray]] = [[] for _ in task.variables]
     for part in parts:
@@ -80,8 +80,6 @@ def stored_vitals_model_input(task, cache: str | Path, params: dict, parts_of: C
     stats = moments.stats()
     if method == "quantile":
         stats["quantiles"] = fit_knots([np.concatenate(kept) if kept else np.zeros(0) for kept in train_values])
-    elif method != "zscore":
-        raise ValueError(f"samples.normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
 
     # Pass 3: samples into staged stores, one partition's samples at a time.
     channels = list(params.get("channels") or CHANNELS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -55,7 +56,7 @@ def strongest_reference(document: dict, metric: str) -> tuple[str, dict] | None:
     """``(name, figures)`` of the task's best named baseline (``metrics.json`` → ``baselines``:
     what a biologist or a data team tries first, fitted on the same split) on ``metric``."""
     scored = [(name, b) for name, b in (document.get("baselines") or {}).items()
-              if isinstance(b, dict) and isinstance(b.get(metric), int | float) and b[metric] == b[metric]]  # fmt: skip
+              if isinstance(b, dict) and isinstance(b.get(metric), int | float) and math.isfinite(b[metric])]  # fmt: skip
     if not scored:
         return None
     sign = -1.0 if metric in LOWER_IS_BETTER else 1.0

@@ -109,8 +109,7 @@ def fit_normalisation(sequences: dict[str, dict], patient_ids, method: str = "zs
     quantile knots of those values (``vitals.quantile_scaling``): the value channels are then
     their rank-based normal scores instead of z-scores (mean/std stay for forecast targets).
     """
-    if method not in NORMALISATIONS:
-        raise ValueError(f"samples.normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
+    method = normalisation_method(method)
     patient_ids = list(patient_ids)
     if not patient_ids:
         raise ValueError("fit_normalisation needs at least one training patient")
@@ -131,6 +130,14 @@ def fit_normalisation(sequences: dict[str, dict], patient_ids, method: str = "zs
     if method == "quantile":
         stats["quantiles"] = fit_knots([stacked[observed[:, v], v] for v in range(stacked.shape[1])])
     return stats
+
+
+def normalisation_method(method: str | None) -> str:
+    """``samples.normalisation`` checked (None: ``zscore``), for the in-memory and stored builders."""
+    method = method or "zscore"
+    if method not in NORMALISATIONS:
+        raise ValueError(f"samples.normalisation must be one of {list(NORMALISATIONS)}, got {method!r}")
+    return method
 
 
 def normalise(values: np.ndarray, stats: dict) -> np.ndarray:
@@ -305,7 +312,7 @@ def encode_like(
 def summary_layout(n_variables: int, channels) -> dict:
     """``{"n_variables", "observed_offset"}`` of the features built with ``channels`` (canonical
     order ``vitals.features.ALL_CHANNELS``): 0 variables when there is no value channel."""
-    channels = [c for c in ALL_CHANNELS if c in channels]
+    channels = _check_channels(channels)
     if "value" not in channels:
         return {"n_variables": 0, "observed_offset": -1}
     return {"n_variables": n_variables, "observed_offset": n_variables if "observed" in channels else -1}
