@@ -11,6 +11,7 @@ from seqhealth.genomics.baselines import (
     kmer_profile_adds_to_positions,
     kmer_profiles,
     positional_one_hot,
+    rbf_svm_scores,
 )
 
 BASES = np.array(list("ACGT"))
@@ -141,3 +142,32 @@ def test_pairs_baseline_reads_what_single_positions_cannot():
     assert result["onehot_pairs_logreg"]["accuracy"] >= 0.95
     assert result["onehot_logreg"]["accuracy"] <= 0.75
     assert result["onehot_pairs_logreg"]["n"] == len(test)
+
+
+def test_svm_baseline_reads_interactions_between_distant_positions():
+    """Class 1 holds the same base (G or T) at positions 2 and 7, class 0 different ones: an XOR
+    of two bases 5 apart in 10-base windows, which neither the single bases nor the neighbouring pairs of a linear
+    model can read and the RBF kernel (mismatch counts) can."""
+    rng = np.random.default_rng(7)
+    samples = []
+    for i in range(600):
+        y = i % 2
+        seq = list(_random(rng, 10))
+        first = "GT"[int(rng.integers(2))]
+        seq[2], seq[7] = first, first if y else "GT".replace(first, "")
+        samples.append(_sample("".join(seq), y))
+    train, val, test = _split(samples, rng)
+    result = classification_baselines(train, val, test, n_classes=1)
+    svm = result["onehot_pairs_svm"]
+    assert svm["accuracy"] >= 0.75, svm
+    assert result["onehot_pairs_logreg"]["accuracy"] <= 0.65, result["onehot_pairs_logreg"]
+    assert svm["n"] == len(test) and svm["n_train_fitted"] == svm["n_train"] == len(train)
+
+
+def test_svm_baseline_fits_a_stratified_subset_of_a_large_training_split():
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 2, size=(300, 12)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    result = rbf_svm_scores(x, y, x[:50], y[:50], n_classes=2, max_train=100)
+    assert result["n_train"] == 300 and result["n_train_fitted"] == 100
+    assert result["accuracy"] == 1.0 and result["n"] == 50
