@@ -44,9 +44,14 @@ from seqhealth.models.metrics import multiclass_metrics
 
 KMER_SIZES = (3, 4, 5, 6)
 ONEHOT_C = (0.01, 0.1, 1.0)  # inverse L2 strength for the positional model, chosen on validation
-# A kernel machine's fit grows with the square of the training rows: beyond this many it is fitted
-# on a seeded, stratified subset (20,000 windows of 60 bp take about a minute on one core).
-SVM_MAX_TRAIN = 20_000
+# A kernel machine's fit grows with rows squared times features (measured on one core: 5,000
+# windows of 60 bp, 1,184 features, 13 s): beyond about a minute of that work it is fitted on a
+# seeded, stratified subset (~11,000 such windows; ~2,600 of 1,000 bp).
+SVM_WORK = 1.4e11  # rows**2 * features
+
+
+def svm_max_train(n_features: int) -> int:
+    return max(1_000, int((SVM_WORK / max(1, n_features)) ** 0.5))
 
 
 def kmer_profiles(samples: Sequence[dict], k: int) -> sparse.csr_matrix:
@@ -215,11 +220,12 @@ def classification_baselines(
 
 
 def rbf_svm_scores(train_features: np.ndarray, y_train: np.ndarray, test_features: np.ndarray,
-                   y_test: np.ndarray, n_classes: int, max_train: int = SVM_MAX_TRAIN, seed: int = 0) -> dict:
+                   y_test: np.ndarray, n_classes: int, max_train: int | None = None, seed: int = 0) -> dict:
     """Test accuracy and macro-F1 of an RBF support-vector machine with scikit-learn's default
     ``C`` and ``gamma`` (no choice on validation: the defaults are what one tries first, and the
     class scores of an SVM are not probabilities to compare by log loss)."""
     n_fitted = len(y_train)
+    max_train = svm_max_train(train_features.shape[1]) if max_train is None else max_train
     if n_fitted > max_train:
         keep, _ = next(StratifiedShuffleSplit(1, train_size=max_train, random_state=seed).split(train_features, y_train))
         train_features, y_train = train_features[keep], y_train[keep]
