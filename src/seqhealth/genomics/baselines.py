@@ -224,14 +224,14 @@ def rbf_svm_scores(train_features: np.ndarray, y_train: np.ndarray, test_feature
     """Test accuracy and macro-F1 of an RBF support-vector machine with scikit-learn's default
     ``C`` and ``gamma`` (no choice on validation: the defaults are what one tries first, and the
     class scores of an SVM are not probabilities to compare by log loss)."""
-    n_fitted = len(y_train)
+    n_train = len(y_train)
     max_train = svm_max_train(train_features.shape[1]) if max_train is None else max_train
-    if n_fitted > max_train:
+    if n_train > max_train:
         keep, _ = next(StratifiedShuffleSplit(1, train_size=max_train, random_state=seed).split(train_features, y_train))
         train_features, y_train = train_features[keep], y_train[keep]
     predicted = _fit(SVC(kernel="rbf"), train_features, y_train).predict(test_features)
     return {**multiclass_metrics(y_test, np.eye(n_classes)[predicted.astype(int)]), "kernel": "rbf",
-            "n_train_fitted": int(len(y_train)), "n_train": int(n_fitted)}  # fmt: skip
+            "n_train_fitted": int(len(y_train)), "n_train": int(n_train)}  # fmt: skip
 
 
 def kmer_profile_adds_to_positions(samples: Sequence[dict], n_classes: int, k: int, folds: int = 5,
