@@ -13,7 +13,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from seqhealth.tuning.coordinator import prepare_study, run_study
+from seqhealth.tuning.coordinator import close_stale_trial_runs, prepare_study, run_study
+from seqhealth.tuning.mlflow_trials import TrialTracker
 from seqhealth.tuning.study import make_storage
 
 from .conftest import SHARED_TRAIN, TASK_PARAMS, child_runs, tune_config
@@ -71,9 +72,34 @@ def test_sigkill_then_rerun_finishes_the_same_study_without_repeating_trials(tmp
     assert {n: v for n, v in snapshot((TrialState.COMPLETE, TrialState.PRUNED)).items() if n in finished_before} == finished_before
     assert [trials[n].state for n in killed] == [TrialState.FAIL] * len(killed)
     assert len(trials) == 6 + len(killed)
-    # the killed trial's MLflow run was left RUNNING by the dead process; the rerun closed it
-    killed_runs = [r for r in child_runs(client, parent) if int(r.data.tags["optuna.trial_number"]) in killed]
-    assert [(r.info.status, r.data.tags["optuna.state"]) for r in killed_runs] == [("FAILED", "failed")] * len(killed)
+    # The killed trial's MLflow run was left RUNNING by the dead process (or FINISHED, when the kill
+    # fell between ending the run and Optuna recording the result); the rerun marked it failed, so
+    # every trial's run now says what the study says.
+    runs = {int(r.data.tags["optuna.trial_number"]): r for r in child_runs(client, parent)}
+    assert [(runs[n].info.status, runs[n].data.tags["optuna.state"]) for n in killed if n in runs] == [
+        ("FAILED", "failed") for n in killed if n in runs]
+    study_says = {t.number: {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()) for t in trials}
+    assert {n: r.data.tags["optuna.state"] for n, r in runs.items()} == {n: study_says[n] for n in runs}
+
+def test_trial_killed_after_its_run_ended_but_before_optuna_recorded_it_is_failed_in_mlflow(
+        tmp_path, model_input, mlflow_parent):
+    uri, parent, client = mlflow_parent
+    study = prepare_study(model_input, tune_config(f"sqlite:///{tmp_path / 'optuna.db'}", 4), TASK_PARAMS,
+                          SHARED_TRAIN, uri, parent)
+    tracker = TrialTracker(uri, parent, study.study_name)
+    done, killed = study.ask(), study.ask()
+    done_run, killed_run = tracker.start(done.number, {}), tracker.start(killed.number, {})
+    tracker.finish(done_run, "complete", value=0.7)
+    study.tell(done, 0.7)
+    tracker.finish(killed_run, "pruned")  # the process dies here, before Optuna hears of the pruning
+    study._storage.set_trial_state_values(killed._trial_id, TrialState.FAIL)  # what the stale check does
+
+    assert close_stale_trial_runs(study, uri, parent) == [killed.number]
+    assert close_stale_trial_runs(study, uri, parent) == []  # nothing left to reconcile
+    failed, complete = client.get_run(killed_run), client.get_run(done_run)
+    assert (failed.info.status, failed.data.tags["optuna.state"]) == ("FAILED", "failed")
+    assert "ended as 'pruned'" in failed.data.tags["optuna.error"]
+    assert (complete.info.status, complete.data.tags["optuna.state"]) == ("FINISHED", "complete")
 
 
 def _postgres_or_skip() -> None:

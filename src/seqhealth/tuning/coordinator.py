@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 
 from seqhealth.engine.fit import resolve_train_config
 from seqhealth.tasks.registry import TASK_NAMES
-from seqhealth.tuning.mlflow_trials import close_if_running, running_trial_runs
+from seqhealth.tuning.mlflow_trials import fail_trial_run, unfailed_trial_runs
 from seqhealth.tuning.space import task_space
 from seqhealth.tuning.study import (
     MLFLOW_ATTR,
@@ -77,18 +77,28 @@ def build_spec(model_input: dict, tune_cfg: dict, task_params: dict, shared_trai
 
 
 def close_stale_trial_runs(study, tracking_uri: str | None, parent_run_id: str | None) -> list[int]:
-    """Close the MLflow runs a killed process left RUNNING for trials that are now FAIL.
+    """Mark failed the MLflow runs of trials that Optuna now records as FAIL; returns their numbers.
 
-    Runs are found by their study tag, not by the trial's ``mlflow_run_id`` attribute: a process
-    killed between creating the run and recording its id leaves only the tag.
+    A killed process leaves its trial's run RUNNING, or, when it died between ending the run
+    (complete / pruned) and Optuna recording that result, FINISHED with a result the study never
+    got. Either way the study says FAIL, so the run must too. Runs are found by their study tag,
+    not by the trial's ``mlflow_run_id`` attribute: a process killed between creating the run and
+    recording its id leaves only the tag.
     """
     if not tracking_uri or not parent_run_id:
         return []
     failed = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     closed = []
-    for run_id, number in running_trial_runs(tracking_uri, parent_run_id, study.study_name):
-        if number in failed and close_if_running(tracking_uri, run_id, "trial marked FAIL: its process stopped sending heartbeats"):
-            closed.append(number)
+    for run_id, number, state in unfailed_trial_runs(tracking_uri, parent_run_id, study.study_name):
+        if number not in failed:
+            continue
+        if state == "running":
+            reason = "trial marked FAIL: its process stopped sending heartbeats"
+        else:
+            reason = (f"trial marked FAIL: its process was killed after this run ended as {state!r} "
+                      "but before Optuna recorded that result")
+        fail_trial_run(tracking_uri, run_id, reason)
+        closed.append(number)
     return sorted(closed)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
@@ -78,27 +78,19 @@ def finish_run(client: MlflowClient, run_id: str, state: str, value: float | Non
     _retry(client.set_terminated, run_id, _RUN_STATUS[state])
 
 
-def close_if_running(tracking_uri: str, run_id: str, reason: str) -> bool:
-    """Close the run of a trial whose process died (it was left RUNNING in MLflow)."""
-    client = MlflowClient(tracking_uri=tracking_uri)
-    try:
-        run = _retry(client.get_run, run_id)
-    except Exception as err:  # the run lives in another tracking store
-        logger.warning("cannot reach MLflow run %s to close it: %s", run_id, err)
-        return False
-    if run.info.status != RunStatus.to_string(RunStatus.RUNNING):
-        return False
-    finish_run(client, run_id, "failed", error=reason)
-    return True
+def fail_trial_run(tracking_uri: str, run_id: str, reason: str) -> None:
+    """Mark the run of a trial that Optuna recorded as FAIL failed too, whatever the run last said."""
+    finish_run(MlflowClient(tracking_uri=tracking_uri), run_id, "failed", error=reason)
 
 
-def running_trial_runs(tracking_uri: str, parent_run_id: str, study_name: str) -> list[tuple[str, int]]:
-    """``(run_id, trial_number)`` of the study's trial runs still RUNNING in the tuning run's experiment."""
+def unfailed_trial_runs(tracking_uri: str, parent_run_id: str, study_name: str) -> list[tuple[str, int, str]]:
+    """``(run_id, trial_number, optuna.state tag)`` of the study's trial runs not tagged failed."""
     client = MlflowClient(tracking_uri=tracking_uri)
     experiment_id = _retry(client.get_run, parent_run_id).info.experiment_id
     runs = _retry(client.search_runs, [experiment_id],
-                  filter_string=f"tags.`optuna.study_name` = '{study_name}' and attributes.status = 'RUNNING'")
-    return [(run.info.run_id, int(run.data.tags["optuna.trial_number"])) for run in runs]
+                  filter_string=f"tags.`optuna.study_name` = '{study_name}' and tags.`{STATE_TAG}` != 'failed'")
+    return [(run.info.run_id, int(run.data.tags["optuna.trial_number"]), run.data.tags.get(STATE_TAG, ""))
+            for run in runs]
 
 
 def tracker_or_none(tracking_uri: str | None, parent_run_id: str | None, study_name: str) -> TrialTracker | None:
