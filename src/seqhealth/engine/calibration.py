@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
@@ -63,7 +64,7 @@ def apply_calibration(calibration: dict | None, p) -> np.ndarray:
         return p
     if calibration["method"] == "platt":
         z = calibration["slope"] * _logit(p) + calibration["intercept"]
-        return 1.0 / (1.0 + np.exp(-z))
+        return expit(z)  # no overflow warning for very negative z, unlike 1 / (1 + exp(-z))
     if calibration["method"] == "isotonic":
         return np.interp(p, calibration["x"], calibration["y"])
     raise ValueError(f"unknown calibration method {calibration['method']!r}")
