@@ -53,9 +53,10 @@ demo-data: setup
 run: demo-data
 	$(KEDRO) run
 
+# --durations: the slowest tests at the end of every run, to keep CI under its 25 minutes
 test: setup
 	bash scripts/setup_test_browser.sh
-	$(WITH_VENV) $(VENV)/python -m pytest -q
+	$(WITH_VENV) $(VENV)/python -m pytest -q --durations=25
 
 mlflow-ui: setup
 	$(IN_GROUP) mlflow ui --backend-store-uri "$(TRACKING_URI)" --host $(HOST) --port $(MLFLOW_PORT)
