@@ -172,5 +172,10 @@ def test_svm_baseline_fits_a_stratified_subset_of_a_large_training_split():
     result = rbf_svm_scores(x, y, x[:50], y[:50], n_classes=2, max_train=100)
     assert result["n_train"] == 300 and result["n_train_fitted"] == 100
     assert result["accuracy"] == 1.0 and result["n"] == 50
+    # A class with a single training row (which stratified sampling refuses) is kept, not a crash.
+    y_rare = y.copy()
+    y_rare[5] = 2
+    rare = rbf_svm_scores(x, y_rare, x[:50], y[:50], n_classes=3, max_train=100)
+    assert rare["n_train_fitted"] == 100 and rare["accuracy"] >= 0.98
     # Without a cap given, the cap follows the work (rows squared times features).
     assert svm_max_train(1_184) > 10_000 > svm_max_train(21_000) >= 1_000

@@ -227,11 +227,21 @@ def rbf_svm_scores(train_features: np.ndarray, y_train: np.ndarray, test_feature
     n_train = len(y_train)
     max_train = svm_max_train(train_features.shape[1]) if max_train is None else max_train
     if n_train > max_train:
-        keep, _ = next(StratifiedShuffleSplit(1, train_size=max_train, random_state=seed).split(train_features, y_train))
+        keep = _stratified_subset(y_train, max_train, seed)
         train_features, y_train = train_features[keep], y_train[keep]
     predicted = _fit(SVC(kernel="rbf"), train_features, y_train).predict(test_features)
     return {**multiclass_metrics(y_test, np.eye(n_classes)[predicted.astype(int)]), "kernel": "rbf",
             "n_train_fitted": int(len(y_train)), "n_train": int(n_train)}  # fmt: skip
+
+
+def _stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Rows of a seeded ``size``-row subset with the class proportions of ``y``. A class with a
+    single row, which stratified sampling refuses, keeps that row."""
+    classes, counts = np.unique(y, return_counts=True)
+    single = np.flatnonzero(np.isin(y, classes[counts < 2]))
+    rest = np.setdiff1d(np.arange(len(y)), single)
+    keep, _ = next(StratifiedShuffleSplit(1, train_size=size - len(single), random_state=seed).split(rest, y[rest]))
+    return np.concatenate([single, rest[keep]])
 
 
 def kmer_profile_adds_to_positions(samples: Sequence[dict], n_classes: int, k: int, folds: int = 5,
