@@ -81,6 +81,7 @@ def test_sigkill_then_rerun_finishes_the_same_study_without_repeating_trials(tmp
     study_says = {t.number: {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()) for t in trials}
     assert {n: r.data.tags["optuna.state"] for n, r in runs.items()} == {n: study_says[n] for n in runs}
 
+
 def test_trial_killed_after_its_run_ended_but_before_optuna_recorded_it_is_failed_in_mlflow(
         tmp_path, model_input, mlflow_parent):
     uri, parent, client = mlflow_parent
